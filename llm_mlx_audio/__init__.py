@@ -1,0 +1,73 @@
+"""llm-mlx-audio: `llm speak` and `llm transcribe` on local MLX models.
+
+This module is what llm imports on every command, so it imports nothing heavy.
+It is also the public Python API:
+
+    import llm_mlx_audio
+    audio = llm_mlx_audio.get_speech_model().speak("Hello there")
+    audio.save("hello.mp3")
+    transcript = llm_mlx_audio.get_transcription_model().transcribe("hello.mp3")
+"""
+
+import llm
+
+from . import plugin  # noqa: F401  (adds the hookspecs and the MLX provider)
+from .base import (
+    Audio,
+    Segment,
+    SpeechModel,
+    Transcript,
+    TranscriptionModel,
+    Word,
+)
+from .errors import AudioError, UnknownModelError
+
+__all__ = [
+    "Audio",
+    "AudioError",
+    "Segment",
+    "SpeechModel",
+    "Transcript",
+    "TranscriptionModel",
+    "UnknownModelError",
+    "Word",
+    "get_speech_model",
+    "get_transcription_model",
+    "speech_models",
+    "transcription_models",
+]
+
+
+def get_speech_model(name=None) -> SpeechModel:
+    """A speech model by id or alias; the default one when name is None."""
+    from .lookup import find_model
+
+    return find_model("speech", name)
+
+
+def get_transcription_model(name=None) -> TranscriptionModel:
+    """A transcription model by id or alias; the default one when name is None."""
+    from .lookup import find_model
+
+    return find_model("transcription", name)
+
+
+def speech_models():
+    """Every registered speech model."""
+    from .lookup import registered_models
+
+    return [r.model for r in registered_models("speech").values()]
+
+
+def transcription_models():
+    """Every registered transcription model."""
+    from .lookup import registered_models
+
+    return [r.model for r in registered_models("transcription").values()]
+
+
+@llm.hookimpl
+def register_commands(cli):
+    from .commands import register_commands as register
+
+    register(cli)

@@ -1,0 +1,240 @@
+"""What a speech or transcription model is, whatever engine runs it.
+
+Third-party plugins subclass SpeechModel or TranscriptionModel and register instances
+through the register_speech_models / register_transcription_models hooks; the MLX
+models are registered the same way, so they are peers rather than special cases.
+Nothing here imports an engine: these classes must stay cheap to import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Iterable, Iterator, List, Optional
+
+from .errors import AudioError
+
+MIN_SPEED = 0.25
+MAX_SPEED = 4.0
+
+
+@dataclasses.dataclass
+class Audio:
+    """Mono float32 samples in [-1, 1] at sample_rate."""
+
+    samples: "object"  # numpy.ndarray; typed loosely to keep numpy out of import time
+    sample_rate: int
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / float(self.sample_rate)
+
+    def to_bytes(self, format: str = "wav") -> bytes:
+        from .audio_io import encode_audio
+
+        return encode_audio(self.samples, self.sample_rate, format)
+
+    def save(self, path, format: Optional[str] = None) -> Path:
+        """Write the audio atomically; the format comes from the extension unless given."""
+        from .audio_io import format_from_path
+        from .files import write_atomically
+
+        path = Path(path)
+        format = format or format_from_path(str(path)) or "wav"
+        write_atomically(path, self.to_bytes(format))
+        return path
+
+    @classmethod
+    def join(cls, chunks: Iterable["Audio"]) -> "Audio":
+        import numpy as np
+
+        chunks = list(chunks)
+        if not chunks:
+            raise AudioError("The model produced no audio")
+        rate = chunks[0].sample_rate
+        return cls(np.concatenate([c.samples for c in chunks]).astype(np.float32), rate)
+
+
+@dataclasses.dataclass
+class Word:
+    start: float
+    end: float
+    word: str
+    probability: Optional[float] = None
+
+
+@dataclasses.dataclass
+class Segment:
+    start: float
+    end: float
+    text: str
+    words: List[Word] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Transcript:
+    """A transcript with timed segments.
+
+    has_timestamps is False when the model gives no real timings (some return one
+    segment stamped 0.0-0.0): formats that need times then refuse rather than invent.
+    """
+
+    text: str
+    language: Optional[str] = None
+    duration: Optional[float] = None
+    segments: List[Segment] = dataclasses.field(default_factory=list)
+    has_timestamps: bool = True
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_srt(self) -> str:
+        from .transcript_formats import format_transcript
+
+        return format_transcript(self, "srt")
+
+    def to_vtt(self) -> str:
+        from .transcript_formats import format_transcript
+
+        return format_transcript(self, "vtt")
+
+
+def check_speed(speed: float) -> float:
+    if speed is None or not (MIN_SPEED <= float(speed) <= MAX_SPEED) or math.isnan(speed):
+        raise AudioError(f"Speed must be between {MIN_SPEED} and {MAX_SPEED}, got {speed}")
+    return float(speed)
+
+
+class _AudioModel:
+    model_id: str = ""
+    #: Where the weights live, for `llm audio models`; None for remote or virtual models.
+    location: Optional[str] = None
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__}: {self.model_id}"
+
+
+class SpeechModel(_AudioModel):
+    """Text to speech. Subclasses implement stream_speech(); the rest is shared."""
+
+    kind = "speech"
+    #: Sample rate of the audio this model makes, when known before generating.
+    sample_rate: Optional[int] = None
+
+    def voices(self) -> Optional[List[str]]:
+        """The voices this model offers, or None when it has no fixed list."""
+        return None
+
+    def default_voice(self) -> Optional[str]:
+        voices = self.voices()
+        return voices[0] if voices else None
+
+    def stream_speech(
+        self,
+        text: str,
+        *,
+        voice: Optional[str],
+        speed: float,
+        language: Optional[str],
+    ) -> Iterator[Audio]:
+        """Yield audio chunks, in order, as they are made. Subclasses implement this."""
+        raise NotImplementedError
+
+    def resolve_voice(self, voice: Optional[str]) -> Optional[str]:
+        voices = self.voices()
+        if voice is None:
+            return self.default_voice()
+        if voices is not None and voice not in voices:
+            shown = ", ".join(voices[:20]) + (" ..." if len(voices) > 20 else "")
+            raise AudioError(
+                f"Unknown voice '{voice}' for {self.model_id}; choose from: {shown}"
+            )
+        return voice
+
+    def iter_speech(
+        self,
+        text: str,
+        voice: Optional[str] = None,
+        speed: float = 1.0,
+        language: Optional[str] = None,
+    ) -> Iterator[Audio]:
+        """Validated streaming synthesis: one Audio chunk per piece, in order."""
+        if not text or not text.strip():
+            raise AudioError("No text to speak")
+        speed = check_speed(speed)
+        voice = self.resolve_voice(voice)
+        yield from self.stream_speech(text, voice=voice, speed=speed, language=language)
+
+    def speak(
+        self,
+        text: str,
+        voice: Optional[str] = None,
+        speed: float = 1.0,
+        language: Optional[str] = None,
+    ) -> Audio:
+        """Synthesize the whole text and return one joined Audio."""
+        return Audio.join(self.iter_speech(text, voice=voice, speed=speed, language=language))
+
+
+class TranscriptionModel(_AudioModel):
+    """Speech to text. Subclasses implement transcribe_samples()."""
+
+    kind = "transcription"
+    #: The sample rate the model wants its input resampled to.
+    input_sample_rate: int = 16000
+    supports_prompt = False
+    supports_temperature = False
+    supports_word_timestamps = False
+
+    def transcribe_samples(
+        self,
+        samples,
+        *,
+        language: Optional[str],
+        prompt: Optional[str],
+        temperature: Optional[float],
+        word_timestamps: bool,
+    ) -> Transcript:
+        """Transcribe mono float32 samples at input_sample_rate. Subclasses implement this."""
+        raise NotImplementedError
+
+    def transcribe(
+        self,
+        audio,
+        language: Optional[str] = None,
+        prompt: Optional[str] = None,
+        temperature: Optional[float] = None,
+        word_timestamps: bool = False,
+    ) -> Transcript:
+        """Transcribe a path, bytes, or samples already at input_sample_rate."""
+        samples = load_samples(audio, self.input_sample_rate)
+        transcript = self.transcribe_samples(
+            samples,
+            language=language,
+            prompt=prompt,
+            temperature=temperature,
+            word_timestamps=word_timestamps,
+        )
+        if transcript.duration is None:
+            transcript.duration = len(samples) / float(self.input_sample_rate)
+        return transcript
+
+
+def load_samples(audio, sample_rate: int):
+    """Turn a path, bytes or an array into mono float32 samples at sample_rate."""
+    import numpy as np
+
+    from .audio_io import decode_audio
+
+    if isinstance(audio, (str, Path, bytes, bytearray)):
+        samples = decode_audio(audio, sample_rate=sample_rate)
+    elif isinstance(audio, Audio):
+        if audio.sample_rate != sample_rate:
+            raise AudioError("Audio must be resampled to the model's rate first")
+        samples = audio.samples
+    else:
+        samples = np.asarray(audio, dtype=np.float32)
+    if len(samples) == 0:
+        raise AudioError("The audio is empty")
+    return samples

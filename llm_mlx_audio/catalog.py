@@ -1,0 +1,85 @@
+"""The models this user has downloaded or imported, kept in llm's user directory.
+
+Like llm-mlx's llm-mlx.json: a small JSON file read when models are registered, so
+listing models never touches the weights. Aliases are NOT kept here: they live in
+llm's own aliases.json. Defaults sit beside llm's default_model.txt, as
+default_speech_model.txt and default_transcription_model.txt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Dict, Optional
+
+import llm
+
+CATALOG_FILE = "llm-mlx-audio.json"
+MODELS_DIR = "llm-mlx-audio-models"
+DEFAULT_FILES = {
+    "speech": "default_speech_model.txt",
+    "transcription": "default_transcription_model.txt",
+}
+
+
+def catalog_path() -> Path:
+    return llm.user_dir() / CATALOG_FILE
+
+
+def models_dir() -> Path:
+    """Where imported (converted) models are stored."""
+    return llm.user_dir() / MODELS_DIR
+
+
+def load_catalog() -> Dict[str, dict]:
+    """{model_id: {"kind": ..., "path": ..., "source": ...}}"""
+    path = catalog_path()
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except ValueError:
+        return {}
+    models = data.get("models", {}) if isinstance(data, dict) else {}
+    return {k: v for k, v in models.items() if isinstance(v, dict)}
+
+
+def record_model(model_id: str, kind: str, path, source: str, **extra) -> None:
+    models = load_catalog()
+    models[model_id] = {"kind": kind, "path": str(path), "source": source, **extra}
+    _write_json(catalog_path(), {"models": models})
+
+
+def forget_model(model_id: str) -> bool:
+    models = load_catalog()
+    if model_id not in models:
+        return False
+    del models[model_id]
+    _write_json(catalog_path(), {"models": models})
+    return True
+
+
+def get_default(kind: str) -> Optional[str]:
+    path = llm.user_dir() / DEFAULT_FILES[kind]
+    if path.exists():
+        value = path.read_text().strip()
+        return value or None
+    return None
+
+
+def set_default(kind: str, model_id: Optional[str]) -> None:
+    path = llm.user_dir() / DEFAULT_FILES[kind]
+    if model_id is None:
+        if path.exists():
+            path.unlink()
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(model_id)
+
+
+def _write_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)

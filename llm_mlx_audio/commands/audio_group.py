@@ -1,0 +1,172 @@
+"""`llm audio ...`: managing speech and transcription models."""
+
+import json
+
+import click
+import llm
+
+from ..errors import AudioError
+from . import user_errors
+
+KIND_CHOICE = click.Choice(["speech", "transcription"])
+
+
+@click.group()
+def audio():
+    "Manage speech and transcription models"
+
+
+@audio.command()
+@click.argument("model_id")
+@click.option("-a", "--alias", "aliases", multiple=True, help="Alias to set for the model")
+@user_errors
+def download(model_id, aliases):
+    """
+    Download a model from the Hugging Face hub
+
+    \b
+        llm audio download mlx-community/Kokoro-82M-bf16 -a kokoro
+        llm audio download mlx-community/whisper-large-v3-turbo -a turbo
+
+    Gated or private repos use the token from `llm keys set huggingface` or HF_TOKEN.
+    """
+    from ..download import download as do_download
+
+    kind, path = do_download(model_id)
+    for alias in aliases:
+        llm.set_alias(alias, model_id)
+    click.echo(f"Downloaded {kind} model {model_id} to {path}", err=True)
+
+
+@audio.command(name="import")
+@click.argument("path", type=click.Path())
+@click.option("--name", help="Model id to register it under (default: the folder name)")
+@click.option("-a", "--alias", "aliases", multiple=True, help="Alias to set for the model")
+@user_errors
+def import_(path, name, aliases):
+    """
+    Register a local model folder, converting it when needed
+
+    Accepts MLX model folders, faster-whisper (CTranslate2) Whisper folders and
+    kokoro-onnx checkpoints (the .onnx file with its voices).
+
+    \b
+        llm audio import ~/models/whisper-small-mlx -a small
+        llm audio import ~/.cache/faster-whisper-base.en --name whisper-base.en
+        llm audio import kokoro-v1.0.onnx --name kokoro
+    """
+    from ..importing import import_model
+
+    with _progress_bar("Converting") as progress:
+        model_id, kind, stored = import_model(path, name=name, progress=progress)
+    for alias in aliases:
+        llm.set_alias(alias, model_id)
+    click.echo(f"Imported {kind} model {model_id} ({stored})", err=True)
+
+
+@audio.command(name="models")
+@click.option("--json", "as_json", is_flag=True, help="Output as JSON")
+@user_errors
+def models_(as_json):
+    "List speech and transcription models"
+    from .. import catalog, lookup
+
+    rows = []
+    for kind in ("speech", "transcription"):
+        default = catalog.get_default(kind)
+        for model_id, registered in lookup.registered_models(kind).items():
+            aliases = lookup.aliases_for(model_id, kind)
+            rows.append(
+                {
+                    "id": model_id,
+                    "kind": kind,
+                    "aliases": aliases,
+                    "default": default is not None and (default == model_id or default in aliases),
+                    "location": registered.model.location,
+                }
+            )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No speech or transcription models yet: see `llm audio download --help`", err=True)
+        return
+    for row in rows:
+        line = f"{row['kind']}: {row['id']}"
+        if row["aliases"]:
+            line += f" (aliases: {', '.join(row['aliases'])})"
+        if row["default"]:
+            line += " (default)"
+        click.echo(line)
+        if row["location"]:
+            click.echo(f"  {row['location']}")
+
+
+@audio.command()
+@click.argument("kind", type=KIND_CHOICE)
+@click.argument("model", required=False)
+@click.option("--remove", is_flag=True, help="Unset the default")
+@user_errors
+def default(kind, model, remove):
+    """
+    Show or set the default speech or transcription model
+
+    \b
+        llm audio default speech
+        llm audio default transcription whisper-tiny.en
+    """
+    from .. import catalog, lookup
+
+    if remove:
+        catalog.set_default(kind, None)
+        return
+    if model is None:
+        current = catalog.get_default(kind)
+        click.echo(current or f"No default {kind} model set")
+        return
+    found = lookup.find_model(kind, model)
+    catalog.set_default(kind, model if model in lookup.llm_aliases() else found.model_id)
+
+
+@audio.command()
+@click.option("-m", "--model", help="Speech model id or alias")
+@click.option("--json", "as_json", is_flag=True, help="Output as JSON")
+@user_errors
+def voices(model, as_json):
+    "List the voices a speech model offers"
+    from .. import lookup
+
+    speech_model = lookup.find_model("speech", model)
+    names = speech_model.voices()
+    default_voice = speech_model.default_voice()
+    if as_json:
+        click.echo(json.dumps({"model": speech_model.model_id, "default": default_voice, "voices": names or []}))
+        return
+    if not names:
+        raise AudioError(f"{speech_model.model_id} has no fixed list of voices")
+    for name in names:
+        click.echo(name + (" (default)" if name == default_voice else ""))
+
+
+class _progress_bar:
+    """A tqdm bar on stderr fed by importers' progress(done, total) callbacks."""
+
+    def __enter__(self):
+        self.bar = None
+        return self.update
+
+    def update(self, done, total):
+        import sys
+
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc="Converting", unit="tensor", file=sys.stderr, disable=None)
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+        return False

@@ -1,0 +1,57 @@
+"""Output files that appear whole or not at all.
+
+A crash, Ctrl-C or a bad model halfway through must never leave a truncated file
+or clobber the user's existing one, so everything is written to a temporary file
+beside the target and renamed over it at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import AudioError
+
+
+def check_writable(path) -> Path:
+    """Fail before any work is done when the output cannot be written."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise AudioError(f"Output path is a directory: {path}")
+    if not parent.is_dir():
+        raise AudioError(f"Output directory does not exist: {parent}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise AudioError(f"Cannot write to {parent}: permission denied")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise AudioError(f"Cannot overwrite {path}: permission denied")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_output(path):
+    """Yield a binary file object; on success it replaces path, on error it vanishes."""
+    path = check_writable(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_atomically(path, data: bytes) -> Path:
+    with atomic_output(path) as f:
+        f.write(data)
+    return Path(path)

@@ -1,0 +1,173 @@
+"""Finding a speech or transcription model by name.
+
+Models come from every plugin's register_speech_models / register_transcription_models
+hooks. A name is a model id or an alias from llm's aliases.json (or one a plugin
+registered); no name means the user's default. A model of the other kind, or a
+folder that holds a text, vision or codec model, is refused with a message that
+says what it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Dict, List, Optional, Union
+
+import llm
+
+from . import catalog, detection
+from .base import SpeechModel, TranscriptionModel
+from .errors import AudioError, UnknownModelError, WrongModelKindError
+
+KINDS = ("speech", "transcription")
+AnyModel = Union[SpeechModel, TranscriptionModel]
+
+
+@dataclasses.dataclass
+class Registered:
+    model: AnyModel
+    aliases: List[str]
+
+
+def registered_models(kind: str) -> Dict[str, Registered]:
+    """{model_id: Registered} from every plugin, for kind 'speech' or 'transcription'."""
+    from .plugin import pm
+
+    found: Dict[str, Registered] = {}
+
+    def register(model, aliases=None):
+        if getattr(model, "kind", None) != kind:
+            raise TypeError(f"{model!r} is not a {kind} model")
+        found[model.model_id] = Registered(model, list(aliases or []))
+
+    hook = (
+        pm.hook.register_speech_models
+        if kind == "speech"
+        else pm.hook.register_transcription_models
+    )
+    hook(register=register)
+    return found
+
+
+def llm_aliases() -> Dict[str, str]:
+    """llm's aliases.json as {alias: target}."""
+    path = llm.user_dir() / "aliases.json"
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def aliases_for(model_id: str, kind: str) -> List[str]:
+    """Every alias that reaches model_id: plugin-registered ones and llm's."""
+    models = registered_models(kind)
+    names = list(models[model_id].aliases) if model_id in models else []
+    for alias in llm_aliases():
+        if alias not in names and _follow_alias(alias) == model_id:
+            names.append(alias)
+    return names
+
+
+def _follow_alias(name: str) -> str:
+    aliases = llm_aliases()
+    seen = set()
+    while name in aliases and name not in seen:
+        seen.add(name)
+        name = aliases[name]
+    return name
+
+
+def find_model(kind: str, name: Optional[str] = None) -> AnyModel:
+    """The model called name (id, alias or local folder), or the default for kind."""
+    if name is None:
+        return default_model(kind)
+    models = registered_models(kind)
+    model = _match(models, name)
+    if model is not None:
+        return model
+    other = "transcription" if kind == "speech" else "speech"
+    if _match(registered_models(other), name) is not None:
+        raise WrongModelKindError(
+            f"'{name}' is a {other} model; use `llm {'transcribe' if other == 'transcription' else 'speak'}`"
+        )
+    folder = Path(name).expanduser()
+    if folder.is_dir():
+        return _model_from_folder(kind, folder)
+    raise _unknown(kind, name)
+
+
+def default_model(kind: str) -> AnyModel:
+    """The user's default; else the embedded offline models; else a clear error."""
+    configured = catalog.get_default(kind)
+    if configured:
+        try:
+            return find_model(kind, configured)
+        except UnknownModelError:
+            raise UnknownModelError(
+                f"The default {kind} model '{configured}' is not installed any more; "
+                f"set another with `llm audio default {kind} MODEL`"
+            ) from None
+    from . import embedded
+
+    model_id = embedded.ensure_embedded(kind)
+    if model_id:
+        return find_model(kind, model_id)
+    return _no_model(kind)
+
+
+def _match(models: Dict[str, Registered], name: str) -> Optional[AnyModel]:
+    if name in models:
+        return models[name].model
+    for registered in models.values():
+        if name in registered.aliases:
+            return registered.model
+    target = _follow_alias(name)
+    if target != name:
+        return _match(models, target)
+    lowered = name.lower()
+    for model_id, registered in models.items():
+        if model_id.lower() == lowered:
+            return registered.model
+    return None
+
+
+def _model_from_folder(kind: str, folder: Path) -> AnyModel:
+    """Use an un-imported local MLX folder directly, after checking what it is."""
+    found = detection.detect_folder(folder)
+    if found != kind:
+        raise WrongModelKindError(
+            f"{folder} holds {detection.describe_kind(found)}, not a {kind} model"
+        )
+    from .mlx_models import make_model
+
+    return make_model(kind, str(folder.resolve()), folder.resolve())
+
+
+def _unknown(kind: str, name: str) -> AudioError:
+    hint = "llm audio models"
+    try:
+        llm.get_model(name)
+    except llm.UnknownModelError:
+        pass
+    else:
+        return WrongModelKindError(
+            f"'{name}' is an llm text model, not a {kind} model; see `{hint}`"
+        )
+    if "/" in name and not Path(name).exists():
+        return UnknownModelError(
+            f"Unknown {kind} model '{name}'; download it with `llm audio download {name}`"
+        )
+    return UnknownModelError(f"Unknown {kind} model '{name}'; see `{hint}`")
+
+
+def _no_model(kind: str):
+    from .download import RECOMMENDED
+
+    raise UnknownModelError(
+        f"No {kind} model is set up: run `llm audio download {RECOMMENDED[kind]}`, "
+        f"or `pip install 'llm-mlx-audio[offline]'` for models that need no network"
+    )

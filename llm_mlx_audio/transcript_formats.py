@@ -1,0 +1,128 @@
+"""Transcripts as text, json, verbose_json, srt and vtt: the OpenAI transcription set.
+
+Subtitle cues come from segments, one cue each, in time order and never
+overlapping (mlx-audio's own writer repeats every word as an extra cue when word
+timestamps are on; this one does not). A model that gives no real timings cannot
+make subtitles, and says so instead of inventing times.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Callable, Dict, List, Tuple
+
+from .base import Transcript
+from .errors import AudioError
+
+FORMATS = ("text", "json", "verbose_json", "srt", "vtt")
+EXTENSIONS = {"text": "txt", "json": "json", "verbose_json": "json", "srt": "srt", "vtt": "vtt"}
+MIME_TYPES = {
+    "text": "text/plain; charset=utf-8",
+    "json": "application/json",
+    "verbose_json": "application/json",
+    "srt": "application/x-subrip; charset=utf-8",
+    "vtt": "text/vtt; charset=utf-8",
+}
+
+
+def format_transcript(transcript: Transcript, format: str) -> str:
+    try:
+        writer = _WRITERS[format]
+    except KeyError:
+        raise AudioError(
+            f"Unknown transcript format '{format}'; use one of: {', '.join(FORMATS)}"
+        ) from None
+    return writer(transcript)
+
+
+def as_json(transcript: Transcript) -> dict:
+    """The CLI's json: text, language, duration and timed segments.
+
+    (OpenAI's API answers json with {"text"} alone; the server uses that shape.)
+    """
+    data = as_verbose_json(transcript)
+    data.pop("task")
+    data.pop("words", None)
+    return data
+
+
+def as_verbose_json(transcript: Transcript) -> dict:
+    """OpenAI's verbose_json shape: language, duration, segments, and words when present."""
+    words = [
+        {"word": w.word.strip(), "start": round(w.start, 3), "end": round(w.end, 3)}
+        for s in transcript.segments
+        for w in s.words
+    ]
+    data = {
+        "task": "transcribe",
+        "language": transcript.language,
+        "duration": round(transcript.duration, 3) if transcript.duration is not None else None,
+        "text": transcript.text,
+        "segments": [
+            {
+                "id": i,
+                "start": round(s.start, 3),
+                "end": round(s.end, 3),
+                "text": s.text,
+            }
+            for i, s in enumerate(transcript.segments)
+        ],
+        "has_timestamps": transcript.has_timestamps,
+    }
+    if words:
+        data["words"] = words
+    return data
+
+
+def cues(transcript: Transcript) -> List[Tuple[float, float, str]]:
+    """(start, end, text) subtitle cues: ordered, non-overlapping, each text once."""
+    if not transcript.has_timestamps:
+        raise AudioError(
+            "This model gives no timestamps, so it cannot make subtitles; use text or json"
+        )
+    result: List[Tuple[float, float, str]] = []
+    last_end = 0.0
+    for segment in sorted(transcript.segments, key=lambda s: s.start):
+        text = " ".join(segment.text.split())
+        if not text:
+            continue
+        start = max(segment.start, last_end)
+        end = max(segment.end, start + 0.001)
+        if result and result[-1][2] == text and start - result[-1][1] < 0.01:
+            continue  # a model repeating its last segment verbatim
+        result.append((start, end, text))
+        last_end = end
+    return result
+
+
+def _timestamp(seconds: float, separator: str) -> str:
+    milliseconds = int(round(seconds * 1000))
+    hours, milliseconds = divmod(milliseconds, 3_600_000)
+    minutes, milliseconds = divmod(milliseconds, 60_000)
+    secs, milliseconds = divmod(milliseconds, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{milliseconds:03d}"
+
+
+def to_srt(transcript: Transcript) -> str:
+    blocks = [
+        f"{i}\n{_timestamp(start, ',')} --> {_timestamp(end, ',')}\n{text}\n"
+        for i, (start, end, text) in enumerate(cues(transcript), start=1)
+    ]
+    return "\n".join(blocks)
+
+
+def to_vtt(transcript: Transcript) -> str:
+    blocks = ["WEBVTT\n"] + [
+        f"{_timestamp(start, '.')} --> {_timestamp(end, '.')}\n{text}\n"
+        for start, end, text in cues(transcript)
+    ]
+    return "\n".join(blocks)
+
+
+_WRITERS: Dict[str, Callable[[Transcript], str]] = {
+    "text": lambda t: t.text + "\n",
+    "json": lambda t: json.dumps(as_json(t), ensure_ascii=False) + "\n",
+    "verbose_json": lambda t: json.dumps(as_verbose_json(t), ensure_ascii=False, indent=2) + "\n",
+    "srt": to_srt,
+    "vtt": to_vtt,
+}
