@@ -23,10 +23,15 @@ def check_writable(path) -> Path:
         raise AudioError(f"Output path is a directory: {path}")
     if not parent.is_dir():
         raise AudioError(f"Output directory does not exist: {parent}")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise AudioError(f"Cannot write to {parent}: permission denied")
     if path.exists() and not os.access(path, os.W_OK):
         raise AudioError(f"Cannot overwrite {path}: permission denied")
+    # Actually try: permissions bits say nothing about read-only mounts, or for root.
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=parent)
+    except OSError as e:
+        raise AudioError(f"Cannot write to {parent}: {e.strerror or e}") from None
+    os.close(fd)
+    os.unlink(probe)
     return path
 
 

@@ -63,7 +63,7 @@ def as_verbose_json(transcript: Transcript) -> dict:
                 "id": i,
                 "start": round(s.start, 3),
                 "end": round(s.end, 3),
-                "text": s.text,
+                "text": s.text.strip(),
             }
             for i, s in enumerate(transcript.segments)
         ],
