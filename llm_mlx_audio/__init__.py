@@ -67,6 +67,28 @@ def transcription_models():
 
 
 @llm.hookimpl
+def register_models(register):
+    from .llm_models import register as register_transcription
+
+    register_transcription(register)
+
+
+@llm.hookimpl
+def register_fragment_loaders(register):
+    from .llm_tools import transcript_fragment
+
+    register("transcript", transcript_fragment)
+
+
+@llm.hookimpl
+def register_tools(register):
+    from .llm_tools import speak, transcribe_audio
+
+    register(transcribe_audio)
+    register(speak)
+
+
+@llm.hookimpl
 def register_commands(cli):
     from .commands import register_commands as register
 

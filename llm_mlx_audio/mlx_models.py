@@ -41,19 +41,28 @@ class Loaded:
     generate_kwargs: Dict[str, Any]
 
 
-def make_model(kind: str, model_id: str, path) -> "SpeechModel | TranscriptionModel":
+def make_model(kind: str, model_id: str, path, embedded: bool = False):
     cls = MlxSpeechModel if kind == "speech" else MlxTranscriptionModel
-    return cls(model_id, Path(path))
+    return cls(model_id, Path(path), embedded=embedded)
 
 
 class _MlxModel:
-    def __init__(self, model_id: str, path: Path):
+    def __init__(self, model_id: str, path: Path, embedded: bool = False):
         self.model_id = model_id
         self.path = Path(path)
         self.location = str(path)
+        self.embedded = embedded
+
+    def _ensure_present(self) -> None:
+        """Embedded models are converted from their wheels the first time they are needed."""
+        if self.embedded and not (self.path / "config.json").exists():
+            from .embedded import ensure_embedded
+
+            ensure_embedded(self.kind)
 
     def _use(self):
         """Lease the loaded model from the pool (loading it on first use)."""
+        self._ensure_present()
         return get_pool().use(
             str(self.path.resolve()),
             lambda: load(self.path, self.kind, self.model_id),
@@ -62,13 +71,14 @@ class _MlxModel:
 
 
 class MlxSpeechModel(_MlxModel, SpeechModel):
-    def __init__(self, model_id: str, path: Path):
-        super().__init__(model_id, path)
+    def __init__(self, model_id: str, path: Path, embedded: bool = False):
+        super().__init__(model_id, path, embedded)
         config = detection.read_config(self.path) or {}
-        self.model_type = str(config.get("model_type") or "").lower()
+        self.model_type = str(config.get("model_type") or ("kokoro" if embedded else "")).lower()
         self.sample_rate = config.get("sample_rate") or 24000
 
     def voices(self) -> Optional[List[str]]:
+        self._ensure_present()
         return list_voices(self.path)
 
     def default_voice(self) -> Optional[str]:
@@ -182,6 +192,12 @@ def _transcribe(loaded: Loaded, samples, language, prompt, temperature, word_tim
         kwargs["initial_prompt"] = prompt
     if temperature is not None:
         kwargs["temperature"] = temperature
+    dtype = getattr(model, "dtype", None)
+    if dtype is not None and "fp16" not in kwargs:
+        import mlx.core as mx
+
+        # Whisper's generate assumes fp16 unless told; an fp32 model must say so.
+        kwargs["fp16"] = dtype == mx.float16
     kwargs = _accepted(model.generate, kwargs)
     result = model.generate(np.asarray(samples, dtype=np.float32), **kwargs)
     return normalise_transcript(result)

@@ -1,19 +1,25 @@
 """The built-in provider: every MLX model this user has downloaded or imported.
 
-Reads only the catalog JSON; building the model objects imports no engine.
+Reads only the catalog JSON; building the model objects imports no engine. The
+embedded models of the `offline` extra are listed as soon as their wheels are
+installed, and converted the first time they are used.
 """
 
 import llm
 
-from . import catalog
+from . import catalog, embedded
 
 
 def _register_kind(kind, register):
     from .mlx_models import make_model
 
-    for model_id, record in catalog.load_catalog().items():
+    models = catalog.load_catalog()
+    for model_id, record in models.items():
         if record.get("kind") == kind and record.get("path"):
             register(make_model(kind, model_id, record["path"]))
+    embedded_id = embedded.EMBEDDED[kind]
+    if embedded_id not in models and embedded.available(kind):
+        register(make_model(kind, embedded_id, embedded.destination(kind), embedded=True))
 
 
 @llm.hookimpl

@@ -42,3 +42,56 @@ def play_audio(audio) -> None:
         raise
     except Exception as e:
         raise AudioError(f"Cannot play audio: {e}") from None
+
+
+class StreamPlayer:
+    """Gapless playback of audio chunks as they arrive.
+
+    Chunks go into one open output stream from a writer thread, so the next
+    sentence is being synthesized while this one plays, and consecutive chunks
+    join without a gap or click beyond the model's own pauses.
+    """
+
+    def __init__(self, sample_rate: int):
+        import queue
+        import threading
+
+        self._sd = _sounddevice()
+        self._queue: "queue.Queue" = queue.Queue()
+        self._error: Exception | None = None
+        try:
+            self._stream = self._sd.OutputStream(samplerate=sample_rate, channels=1, dtype="float32")
+            self._stream.start()
+        except Exception as e:
+            raise AudioError(f"Cannot play audio: {e}") from None
+        self._thread = threading.Thread(target=self._run, name="llm-mlx-audio-player", daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while True:
+            samples = self._queue.get()
+            if samples is None:
+                return
+            try:
+                self._stream.write(samples.reshape(-1, 1))
+            except Exception as e:  # device vanished mid-play
+                self._error = e
+                return
+
+    def feed(self, samples) -> None:
+        if self._error is not None:
+            raise AudioError(f"Cannot play audio: {self._error}")
+        self._queue.put(samples)
+
+    def finish(self) -> None:
+        """Wait until everything fed has been played."""
+        self._queue.put(None)
+        self._thread.join()
+        self._stream.stop()
+        self._stream.close()
+
+    def stop(self) -> None:
+        """Stop at once (Ctrl-C)."""
+        self._stream.abort()
+        self._queue.put(None)
+        self._stream.close()

@@ -150,17 +150,37 @@ def _terminator_boundary(text: str, start: int, i: int, final: bool):
     while k < n and text[k].isspace():
         k += 1
     if k >= n:
-        return (True, j) if final else (None, j)
+        if final or _clearly_ends(text, start, i, j):
+            return True, j
+        return None, j
     following = text[k]
     if following.islower():
         return False, j
-    if text[i] == "." and j == i + 1:
-        word = re.search(r"([\w.]+)$", text[start:i])
-        if word:
-            token = word.group(1).lower()
-            if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
-                return False, j
+    if _abbreviation_before(text, start, i, j):
+        return False, j
     return True, j
+
+
+def _abbreviation_before(text: str, start: int, i: int, j: int) -> bool:
+    if text[i] != "." or j != i + 1:
+        return False
+    word = re.search(r"([\w.]+)$", text[start:i])
+    if not word:
+        return False
+    token = word.group(1).lower()
+    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+
+
+def _clearly_ends(text: str, start: int, i: int, j: int) -> bool:
+    """Whether a sentence ends here without seeing what follows (streaming latency).
+
+    A plain '.', '!' or '?' after an ordinary word, then a space, ends a sentence.
+    An ellipsis, a closing quote ('"Stop!" she said') or an abbreviation waits.
+    """
+    run = text[i:j]
+    if any(c in _CLOSERS for c in run) or "…" in run or run.count(".") > 1:
+        return False
+    return not _abbreviation_before(text, start, i, j)
 
 
 def _soft_cut(text: str, start: int, i: int) -> int:

@@ -50,10 +50,22 @@ def test_streaming_gives_the_same_sentences_as_the_whole_text():
     assert got == split_sentences(text)
 
 
-def test_a_sentence_is_released_once_the_next_one_starts():
+def test_a_plain_sentence_is_released_as_soon_as_it_ends():
     stream = SentenceStream()
-    assert stream.feed("The first sentence. ") == []  # could still be "Dr." style: wait
-    assert stream.feed("The") == ["The first sentence."]
+    assert stream.feed("The first sentence") == []
+    assert stream.feed(". ") == ["The first sentence."]
+
+
+def test_an_ellipsis_waits_for_the_next_word():
+    stream = SentenceStream()
+    assert stream.feed("Wait... ") == []
+    assert stream.feed("what? ") == ["Wait... what?"]
+
+
+def test_a_quoted_exclamation_waits_for_the_next_word():
+    stream = SentenceStream()
+    assert stream.feed('"Stop!" ') == []
+    assert stream.feed("she said. ") == ['"Stop!" she said.']
 
 
 def test_an_abbreviation_is_not_released_as_a_sentence():

@@ -57,7 +57,7 @@ def import_(path, name, aliases):
     """
     from ..importing import import_model
 
-    with _progress_bar("Converting") as progress:
+    with _progress_bar() as progress:
         model_id, kind, stored = import_model(path, name=name, progress=progress)
     for alias in aliases:
         llm.set_alias(alias, model_id)
@@ -170,3 +170,4 @@ class _progress_bar:
         if self.bar is not None:
             self.bar.close()
         return False
+

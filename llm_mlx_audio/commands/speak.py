@@ -31,8 +31,13 @@ from . import user_errors
     "pcm is raw 16-bit little-endian mono at the model's sample rate (24000 Hz for Kokoro)",
 )
 @click.option("--play", is_flag=True, help="Play through the default output device")
+@click.option(
+    "--stream",
+    is_flag=True,
+    help="Read stdin as it arrives and speak each sentence as soon as it is complete",
+)
 @user_errors
-def speak(text, model, voice, speed, language, output, format, play):
+def speak(text, model, voice, speed, language, output, format, play, stream):
     """
     Turn text into speech
 
@@ -43,17 +48,23 @@ def speak(text, model, voice, speed, language, output, format, play):
         llm "write a haiku" | llm speak -o haiku.mp3
         llm speak "Hi" -o - --format pcm | play -t raw -r 24000 -e signed -b 16 -c 1 -
         llm speak "Hello" --play
+        llm "tell me a story" | llm speak --stream --play
 
     With neither -o nor --play the speech is played.
     """
     from .. import lookup
     from ..files import check_writable
 
-    if text is None:
+    if stream:
+        if text is not None:
+            raise AudioError("--stream reads text from standard input; pipe it in instead")
+        if sys.stdin.isatty():
+            raise AudioError("--stream needs text piped in, e.g. llm 'tell a story' | llm speak --stream")
+    elif text is None:
         if sys.stdin.isatty():
             raise AudioError("No text to speak: pass it as an argument or pipe it in")
         text = sys.stdin.read()
-    if not text.strip():
+    if not stream and not text.strip():
         raise AudioError("No text to speak: the input is empty")
     check_speed(speed)
     if output is None and not play:
@@ -68,13 +79,77 @@ def speak(text, model, voice, speed, language, output, format, play):
         check_playback()
 
     speech_model = lookup.find_model("speech", model)
-    audio = speech_model.speak(text, voice=voice, speed=speed, language=language)
-    if output == "-":
-        sys.stdout.buffer.write(audio.to_bytes(format))
-        sys.stdout.buffer.flush()
-    elif output:
-        audio.save(output, format=format)
-    if play:
-        from ..playback import play_audio
+    if stream:
+        from ..streaming import read_incrementally, stream_speech
 
-        play_audio(audio)
+        speech_model.resolve_voice(voice)
+        chunks = stream_speech(
+            speech_model,
+            read_incrementally(sys.stdin.buffer),
+            voice=voice,
+            speed=speed,
+            language=language,
+        )
+    else:
+        chunks = speech_model.iter_speech(text, voice=voice, speed=speed, language=language)
+    deliver(chunks, output, format, play)
+
+
+def deliver(chunks, output, format, play):
+    """Write and/or play audio chunks as they come, so memory stays bounded and
+    streamed speech starts at once. A file output appears only when complete."""
+    import contextlib
+
+    from ..files import atomic_output
+
+    player = None
+    encoder = None
+    spoken = 0
+    to_file = bool(output) and output != "-"
+    with contextlib.ExitStack() as stack:
+        sink = None
+        if output == "-":
+            sink = sys.stdout.buffer
+        elif to_file:
+            sink = stack.enter_context(atomic_output(output))
+        try:
+            for chunk in chunks:
+                spoken += len(chunk.samples)
+                if sink is not None:
+                    if encoder is None:
+                        # A file may be finished with a seek back (exact mp3/flac lengths).
+                        encoder = audio_io.StreamEncoder(format, chunk.sample_rate, _seekable=to_file)
+                    sink.write(encoder.write(chunk.samples))
+                    sink.flush()
+                if play:
+                    if player is None:
+                        from ..playback import StreamPlayer
+
+                        player = StreamPlayer(chunk.sample_rate)
+                    player.feed(chunk.samples)
+            if not spoken:
+                raise AudioError("No text to speak: the input is empty")
+            if encoder is not None:
+                sink.write(encoder.close())
+                sink.flush()
+                if to_file and format == "wav":
+                    _fix_wav_sizes(sink)
+            if player is not None:
+                player.finish()
+        except BaseException:
+            if player is not None:
+                player.stop()
+            chunks.close()
+            raise
+
+
+def _fix_wav_sizes(f) -> None:
+    """A streamed wav says 'length unknown'; a finished file can say its real length."""
+    import struct
+
+    size = f.tell()
+    f.seek(4)
+    f.write(struct.pack("<I", size - 8))
+    f.seek(40)
+    f.write(struct.pack("<I", size - 44))
+    f.seek(size)

@@ -33,9 +33,10 @@ from . import user_errors
     help="Write one transcript per input into this directory",
 )
 @click.option("--force", is_flag=True, help="With --output-dir, redo inputs already transcribed")
+@click.option("-n", "--no-log", is_flag=True, help="Don't log to llm's logs.db")
 @user_errors
 def transcribe(
-    files, model, language, format, prompt, temperature, word_timestamps, output, output_dir, force
+    files, model, language, format, prompt, temperature, word_timestamps, output, output_dir, force, no_log
 ):
     """
     Turn speech into text
@@ -75,18 +76,19 @@ def transcribe(
                 raise AudioError(f"{name}: no such file")
 
     transcription_model = lookup.find_model("transcription", model)
+    options = dict(language=language, prompt=prompt, temperature=temperature)
+    log = not no_log and _logging_on() and _is_llm_model(transcription_model.model_id)
     failures = []
     results = []
     for name, dest in _progress(jobs):
         try:
             source = sys.stdin.buffer.read() if name == "-" else name
-            transcript = transcription_model.transcribe(
-                source,
-                language=language,
-                prompt=prompt,
-                temperature=temperature,
-                word_timestamps=word_timestamps,
-            )
+            if log and not word_timestamps:
+                transcript = _transcribe_logged(transcription_model.model_id, source, options)
+            else:
+                transcript = transcription_model.transcribe(
+                    source, word_timestamps=word_timestamps, **options
+                )
             if dest is not None:
                 write_atomically(dest, transcript_formats.format_transcript(transcript, format).encode())
             else:
@@ -105,6 +107,60 @@ def transcribe(
             click.echo(text, nl=False)
     if failures:
         raise AudioError(f"{len(failures)} of {len(files)} files failed: " + ", ".join(n for n, _ in failures))
+
+
+def _logging_on():
+    from llm.cli import logs_on
+
+    return logs_on()
+
+
+def _is_llm_model(model_id):
+    import llm
+
+    try:
+        llm.get_model(model_id)
+    except llm.UnknownModelError:
+        return False  # e.g. a local folder given as -m: nothing to log it under
+    return True
+
+
+def _transcribe_logged(model_id, source, options):
+    """Transcribe through the llm model of the same id, so the prompt lands in logs.db."""
+    import llm
+    from llm.cli import logs_db_path
+    from llm.migrations import migrate
+    import sqlite_utils
+
+    from ..transcript_cache import transcript_from_dict
+
+    from ..audio_io import decode_audio
+    from ..llm_models import attachment_type
+
+    # Decode first: bad input gets the same one-line errors as without logging,
+    # and llm's attachment checks only ever see real audio.
+    decode_audio(source, name="<stdin>" if isinstance(source, bytes) else None)
+    llm_model = llm.get_model(model_id)
+    if isinstance(source, str):
+        path = str(Path(source).resolve())
+        attachment = llm.Attachment(path=path, type=attachment_type(path))
+    else:
+        attachment = llm.Attachment(content=source, type=attachment_type(None))
+    llm_options = {
+        "language": options["language"],
+        "temperature": options["temperature"],
+        "initial_prompt": options["prompt"],
+    }
+    llm_options = {k: v for k, v in llm_options.items() if v is not None}
+    try:
+        response = llm_model.prompt("", attachments=[attachment], stream=False, **llm_options)
+        response.text()
+    except llm.ModelError as e:
+        raise AudioError(str(e)) from None
+    db = sqlite_utils.Database(logs_db_path())
+    migrate(db)
+    response.log_to_db(db)
+    return transcript_from_dict(response.response_json["transcripts"][0])
 
 
 def _destination(name, output_dir, format):

