@@ -21,11 +21,12 @@ needs_embedded = pytest.mark.skipif(
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng missing")
 
 SENTENCES = [
-    "The quick brown fox jumps over the lazy dog.",
-    "Please call Stella and ask her to bring these things with her from the store.",
-    "We will meet at the train station tomorrow morning.",
-    "Six spoons of fresh snow peas and a big toy frog for the kids.",
-    "The weather today is cold and windy with a chance of rain.",
+    "The weather was cold and windy on Monday morning.",
+    "Please send the report to my office before noon.",
+    "Our team finished the project two weeks early.",
+    "He bought fresh bread and milk at the corner store.",
+    "Children were playing football in the park after school.",
+    "The train to London leaves from platform nine.",
 ]
 
 
