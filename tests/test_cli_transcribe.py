@@ -129,3 +129,54 @@ def test_batch_skips_inputs_already_done_unless_forced(llm_cli, tiny_models, cli
     assert (out / "clip.txt").read_text() == "done before\n"
     llm_cli("transcribe", str(clip), "--output-dir", str(out), "--force")
     assert (out / "clip.txt").read_text() != "done before\n"
+
+
+@pytest.mark.parametrize("format", ["wav", "mp3", "flac", "opus", "aac", "pcm"])
+def test_every_speech_format_transcribes_back(llm_cli, tiny_models, tmp_path, format):
+    out = tmp_path / f"spoken.{format}"
+    assert llm_cli("speak", "Round trip through a format.", "-o", str(out), "--format", format).exit_code == 0
+    if format == "pcm":
+        # raw samples carry no header: wrap them the way a user would (24 kHz, 16-bit mono)
+        from llm_mlx_audio.audio_io import encode_audio
+
+        samples = np.frombuffer(out.read_bytes(), "<i2").astype(np.float32) / 32767
+        out = tmp_path / "spoken-pcm.wav"
+        out.write_bytes(encode_audio(samples, 24000, "wav"))
+    result = llm_cli("transcribe", str(out), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["duration"] > 0.5
+
+
+@pytest.mark.parametrize("container,codec", [("ipod", "aac"), ("webm", "libopus"), ("ogg", "libopus")])
+def test_phone_and_browser_recordings_transcribe_from_stdin(llm_cli, tiny_models, tmp_path, container, codec):
+    import av
+
+    path = tmp_path / f"memo.{container}"
+    with av.open(str(path), "w", format=container) as out:
+        stream = out.add_stream(codec, rate=48000)
+        stream.layout = "mono"
+        samples = (0.2 * np.sin(np.arange(48000 * 2) / 48000 * 2 * np.pi * 330)).astype(np.float32)
+        for start in range(0, len(samples), 960):
+            frame = av.AudioFrame.from_ndarray(samples[None, start : start + 960], format="flt", layout="mono")
+            frame.sample_rate = 48000
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    result = llm_cli("transcribe", "-", "--format", "json", input=path.read_bytes())
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["duration"] == pytest.approx(2.0, abs=0.1)
+
+
+def test_a_ten_minute_file_is_transcribed_whole(llm_cli, tiny_models, tmp_path):
+    rate = 16000
+    rng = np.random.default_rng(1)
+    samples = (0.05 * rng.standard_normal(rate * 600)).astype(np.float32)
+    path = tmp_path / "ten-minutes.mp3"
+    path.write_bytes(encode_audio(samples, rate, "mp3"))
+    result = llm_cli("transcribe", str(path), "--format", "json", "--temperature", "0")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["duration"] == pytest.approx(600, abs=1)
+    starts = [s["start"] for s in data["segments"]]
+    assert starts == sorted(starts)

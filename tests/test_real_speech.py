@@ -106,3 +106,20 @@ def test_audio_longer_than_one_window_is_transcribed_whole_with_timestamps(llm_c
     assert ends == sorted(ends)
     assert ends[-1] > 40 and ends[-1] <= data["duration"] + 1
     assert wer([text], [data["text"]]) < 0.2
+
+
+@needs_embedded
+def test_the_readme_main_job_works_offline_in_a_fresh_user_dir(tmp_path):
+    """The commands scripts/demo runs (the README's first set-up command), after its install step."""
+    import os
+    from pathlib import Path
+
+    demo = Path(__file__).parent.parent / "scripts" / "demo"
+    commands = [line for line in demo.read_text().splitlines() if line.startswith("llm ")]
+    assert len(commands) == 2
+    env = dict(os.environ, LLM_USER_PATH=str(tmp_path / "fresh-user"), HF_HUB_OFFLINE="1")
+    result = subprocess.run(
+        " && ".join(commands), shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr
+    assert wer(["Hello from your own computer."], [result.stdout]) < 0.25, result.stdout
