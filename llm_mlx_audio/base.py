@@ -130,6 +130,10 @@ class SpeechModel(_AudioModel):
         voices = self.voices()
         return voices[0] if voices else None
 
+    def warm_up(self) -> None:
+        """Start getting ready (loading weights) without waiting, e.g. while the text
+        to speak is still on its way. Engines that load lazily override this."""
+
     def stream_speech(
         self,
         text: str,

@@ -81,6 +81,19 @@ class MlxSpeechModel(_MlxModel, SpeechModel):
         self._ensure_present()
         return list_voices(self.path)
 
+    def warm_up(self) -> None:
+        """Load into the pool in the background; errors surface on the real call."""
+        import threading
+
+        def load():
+            try:
+                with self._use():
+                    pass
+            except Exception:
+                pass
+
+        threading.Thread(target=load, name="llm-mlx-audio-warm-up", daemon=True).start()
+
     def default_voice(self) -> Optional[str]:
         voices = self.voices()
         if not voices:

@@ -83,6 +83,7 @@ def speak(text, model, voice, speed, language, output, format, play, stream):
         from ..streaming import read_incrementally, stream_speech
 
         speech_model.resolve_voice(voice)
+        speech_model.warm_up()  # load while the first sentence is still being written
         chunks = stream_speech(
             speech_model,
             read_incrementally(sys.stdin.buffer),
