@@ -193,6 +193,9 @@ def _generate_speech(loaded: Loaded, text: str, voice, speed, language) -> Itera
     except ValueError as e:
         # mlx-audio reports unknown voices and unsupported options as ValueError.
         raise AudioError(_one_line(e)) from e
+    except ImportError as e:
+        # e.g. Kokoro's Japanese or Chinese text front-ends are optional extras of misaki
+        raise AudioError(f"This language needs an optional package: {_one_line(e)}") from e
 
 
 def _transcribe(loaded: Loaded, samples, language, prompt, temperature, word_timestamps):

@@ -10,8 +10,7 @@ from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from tiny_kitten import build_tiny_kitten  # noqa: E402
-from tiny_models import build_tiny_whisper  # noqa: E402
+from tiny_models import build_tiny_kitten, build_tiny_whisper  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -13,8 +13,8 @@ functions, and everything a builder does with MLX happens on the calling thread.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Dict, Iterable, List, Tuple
 
 # -- Whisper -------------------------------------------------------------------
 
@@ -51,7 +51,7 @@ TINY_WHISPER_DIMS = {
 }
 
 
-def _byte_level_alphabet() -> List[str]:
+def _byte_level_alphabet() -> list[str]:
     """GPT-2's byte -> printable character map, in GPT-2's (and Whisper's) id order."""
     printable = (
         list(range(ord("!"), ord("~") + 1))
@@ -67,7 +67,7 @@ def _byte_level_alphabet() -> List[str]:
     return chars
 
 
-def _whisper_text_tokens() -> Tuple[List[str], List[Tuple[str, str]]]:
+def _whisper_text_tokens() -> tuple[list[str], list[tuple[str, str]]]:
     """Byte-level BPE text tokens and merges: the 256 bytes, then space + each byte.
 
     The space-prefixed tokens matter: Whisper's decoder suppresses the first token of
@@ -80,7 +80,7 @@ def _whisper_text_tokens() -> Tuple[List[str], List[Tuple[str, str]]]:
     return alphabet + [a + b for a, b in merges], merges
 
 
-def whisper_vocabulary() -> List[str]:
+def whisper_vocabulary() -> list[str]:
     """Every token of the tiny English-only Whisper vocabulary, index = id.
 
     Same layout as Whisper's: text tokens, then <|endoftext|>, <|startoftranscript|>,
@@ -95,7 +95,7 @@ def whisper_vocabulary() -> List[str]:
     return tokens
 
 
-def _whisper_tokenizer_json(vocabulary: List[str]) -> dict:
+def _whisper_tokenizer_json(vocabulary: list[str]) -> dict:
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
     text_tokens, merges = _whisper_text_tokens()
@@ -121,7 +121,7 @@ def _write_json(path: Path, data) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
-def _write_whisper_processor(dest: Path, vocabulary: List[str]) -> None:
+def _write_whisper_processor(dest: Path, vocabulary: list[str]) -> None:
     """The files transformers' WhisperProcessor.from_pretrained reads."""
     tokenizer = _whisper_tokenizer_json(vocabulary)
     (dest / "tokenizer.json").write_text(json.dumps(tokenizer, ensure_ascii=False), encoding="utf-8")
@@ -165,12 +165,9 @@ def _write_whisper_processor(dest: Path, vocabulary: List[str]) -> None:
     )
 
 
-SHAPE = {}
-
-
 def _whisper_decoder_shaping(
-    weights: Dict[str, "object"],
-    vocabulary: List[str],
+    weights: dict[str, object],
+    vocabulary: list[str],
     rng,
     spread: float = 0.25,
     letter_bias: float = 1.0,
@@ -187,30 +184,37 @@ def _whisper_decoder_shaping(
 ) -> None:
     """Turn the random decoder into one that writes well-formed Whisper output.
 
-    A random decoder spreads its probability evenly, so the 1501 timestamps outweigh
-    the text together and mlx-audio's ApplyTimestampRules (which compares the
-    timestamp mass with the best text token on the logits *before* its own mask)
-    then masks every token: NaN log-probabilities and token 0 ("!") forever. Here
-    the decoder instead writes ``<|t0|> some words <|T|><|endoftext|>``: t0 <= 1 s,
-    printable ASCII words, one segment per 30-s window, which ends on a single
-    timestamp so mlx-audio moves to the next window (word timestamps included).
+    Left random, the 1501 timestamps together outweigh any text token, and
+    mlx-audio's ApplyTimestampRules (which weighs timestamps against text on the
+    logits *before* applying its own mask) then masks every token: NaN
+    log-probabilities and token 0 ("!") to the end. Shaped, the decoder writes
+    ``<|t0|> words <|T|><|endoftext|>`` per 30-s window: t0 <= 1 s, about 7-25
+    printable ASCII tokens, T mostly 1-2 s, average log-probability about -0.7
+    (above the -1 that sends mlx-audio to its temperature fallbacks). Ending on a single
+    timestamp makes mlx-audio move on by a whole window, with or without word
+    timestamps, so a clip costs one decode per 30 s.
 
     Whisper ties its output layer to the token embedding and has no output bias,
-    so three residual channels are reserved (nothing but the token embedding
-    writes to them; the final LayerNorm reads them as below):
+    so four residual channels are reserved: only the token embedding (and, for
+    channel 3, the position) writes to them, and the final LayerNorm reads them:
 
-    * channel 0, LayerNorm weight 0 and bias ``channel``: a constant, so each
-      token's embedding there (offset / ``channel``) is a logit offset. Offsets:
-      printable text 0 (letters ``letter_bias``), other text and control tokens
-      ``control_bias``, <|endoftext|> ``eot_bias``, timestamps <= 1 s
-      ``control_bias`` (they are only taken when forced, at the start), later ones
-      ``timestamp_bias - timestamp_slope * (seconds - 1)``.
-    * channel 1, LayerNorm weight ``-marker_gain``: timestamps after 1 s carry
-      ``marker`` and <|endoftext|> ``-marker``, so right after such a timestamp the
-      timestamps sink and <|endoftext|> rises: the segment ends there.
-    * channel 2, same gain: timestamps <= 1 s carry ``marker`` and every later one
-      too, so right after the first timestamp text wins (no empty segments, and no
-      all-masked step).
+    0. weight 0, bias ``channel``: a constant, so a token's embedding there is a
+       logit offset. Printable text 0 (letters ``letter_bias``), other text and
+       control tokens ``control_bias``, <|endoftext|> ``eot_bias``, timestamps
+       <= 1 s ``control_bias`` (taken only when forced, first), later ones
+       ``timestamp_bias - timestamp_slope * (seconds - 1)``.
+    1. weight ``-marker_gain``: timestamps after 1 s carry ``marker``,
+       <|endoftext|> ``-marker``: right after such a timestamp, timestamps sink
+       and <|endoftext|> rises, so the segment ends.
+    2. weight ``-marker_gain``: every timestamp carries ``marker``: right after
+       the first one, timestamps sink, so text follows.
+    3. weight 1: the position ramps from 0 to ``ramp`` over the context and later
+       timestamps carry ``ramp_gain``: the longer the text, the likelier a
+       timestamp, so every decode ends well before ``n_text_ctx // 2`` tokens.
+
+    The other channels are random (LayerNorm weights of random sign, or the
+    decoder repeats the token it just wrote); ``sharpness`` scales the whole
+    LayerNorm, hence every logit.
     """
     import mlx.core as mx
     import numpy as np
@@ -265,7 +269,13 @@ def _whisper_decoder_shaping(
 
 
 def build_tiny_whisper(dest: Path, seed: int = 0) -> Path:
-    """Write a tiny English-only Whisper (about 0.3 M parameters) to dest; return dest."""
+    """Write a tiny English-only Whisper to dest and return dest.
+
+    Files: config.json, model.safetensors (float32; mlx-audio casts to its float16
+    default when loading), generation_config.json (alignment heads) and the
+    WhisperProcessor files (tokenizer.json, vocab.json, merges.txt,
+    tokenizer_config.json, preprocessor_config.json). Same seed, same bytes.
+    """
     import mlx.core as mx
     import numpy as np
     from mlx.utils import tree_flatten
@@ -281,9 +291,20 @@ def build_tiny_whisper(dest: Path, seed: int = 0) -> Path:
     model = Model(ModelDimensions.from_dict(config), dtype=mx.float32)
     weights = dict(tree_flatten(model.parameters()))
     rng = np.random.default_rng(seed)
-    _whisper_decoder_shaping(weights, vocabulary, rng, **SHAPE)
+    _whisper_decoder_shaping(weights, vocabulary, rng)
     mx.save_safetensors(str(dest / "model.safetensors"), weights, metadata={"format": "mlx"})
     _write_json(dest / "config.json", config)
+    _write_json(
+        dest / "generation_config.json",
+        {
+            "alignment_heads": [[0, head] for head in range(TINY_WHISPER_DIMS["n_text_head"])],
+            "decoder_start_token_id": vocabulary.index("<|startoftranscript|>"),
+            "eos_token_id": vocabulary.index(_EOT),
+            "no_timestamps_token_id": vocabulary.index("<|notimestamps|>"),
+            "is_multilingual": False,
+            "max_length": TINY_WHISPER_DIMS["n_text_ctx"],
+        },
+    )
     return dest
 
 
@@ -305,7 +326,7 @@ TINY_KITTEN_CONFIG = {
     "style_dim": 128,
     "text_encoder_kernel_size": 5,
     "asr_res_dim": 16,
-    "decoder_out_dim": 32,
+    "decoder_out_dim": 16,
     "sample_rate": 24000,
     "voices_path": "voices.npz",
     "plbert": {
@@ -325,7 +346,7 @@ TINY_KITTEN_CONFIG = {
     "istftnet": {
         "resblock_kernel_sizes": [3, 7, 11],
         "upsample_rates": [10, 6],
-        "upsample_initial_channel": 32,
+        "upsample_initial_channel": 16,
         "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5], [1, 3, 5]],
         "upsample_kernel_sizes": [20, 12],
         "gen_istft_n_fft": 20,
@@ -333,11 +354,69 @@ TINY_KITTEN_CONFIG = {
     },
 }
 
-KSHAPE = {}
+
+def _kitten_weights(
+    weights: dict[str, object],
+    rng,
+    out_gain: float = 0.3,
+    frames_per_phoneme: float = 4.0,
+    duration_spread: float = 0.5,
+) -> None:
+    """Make the random kitten_tts produce finite, audible, length-controlled audio.
+
+    * mlx-audio initialises every weight-normed convolution to all-ones kernels,
+      which multiply the signal at each layer (about 1e4 at the vocoder's output,
+      then ``exp`` of it is inf and the audio NaN); random directions with unit
+      gain keep the signal near 1.
+    * The vocoder's last convolution makes log-magnitudes and phases for the
+      inverse STFT: gain ``out_gain`` keeps them near 0, so the audio has an RMS
+      of about 0.05 and peaks under 0.5, and still depends on text and voice.
+    * The harmonic/noise source reaches the vocoder only through ``noise_convs``
+      and the residual blocks ``noise_res``; zeroing the convolutions and the
+      blocks' residual branches makes that contribution exactly 0, so the output
+      is deterministic (the source still runs; a zero input to ``noise_res`` alone
+      left a style-dependent constant whose edges made peaks of 40 and more).
+    * Phoneme durations are ``sum(sigmoid(duration_proj(x))) / speed`` over 50
+      bins, rounded, at least 1 frame (25 ms). Every bin gets the same bias
+      (``frames_per_phoneme`` on average) and the same random weight row, so the
+      bins move together and durations vary from phoneme to phoneme (with 50
+      independent rows they average out to one constant).
+    """
+    import mlx.core as mx
+    import numpy as np
+
+    for name in list(weights):
+        if name.endswith(".weight_v"):
+            weights[name] = mx.array(rng.normal(0, 1, weights[name].shape).astype(np.float32))
+    # The vocoder's harmonic source draws random phases and noise on every call
+    # (real models sound slightly different each time); closing its only way into
+    # the signal makes the same text and voice give the same samples.
+    for name in list(weights):
+        if name.startswith("decoder.generator.noise_convs.") or (
+            name.startswith("decoder.generator.noise_res.")
+            and ".convs2." in name
+            and name.endswith((".weight_g", ".bias"))
+        ):
+            weights[name] = mx.zeros(weights[name].shape)
+    post = "decoder.generator.conv_post"
+    weights[f"{post}.weight_g"] = mx.full(weights[f"{post}.weight_g"].shape, out_gain)
+    weights[f"{post}.bias"] = mx.zeros(weights[f"{post}.bias"].shape)
+
+    proj = "predictor.duration_proj.linear_layer"
+    bins, width = weights[f"{proj}.weight"].shape
+    row = rng.normal(0, duration_spread / np.sqrt(width), width).astype(np.float32)
+    weights[f"{proj}.weight"] = mx.array(np.tile(row, (bins, 1)))
+    mean = frames_per_phoneme / bins
+    weights[f"{proj}.bias"] = mx.full((bins,), float(np.log(mean / (1 - mean))))
 
 
 def build_tiny_kitten(dest: Path, seed: int = 0, voices: Iterable[str] = KITTEN_VOICES) -> Path:
-    """Write a tiny kitten_tts model (random weights) with the given voices to dest; return dest."""
+    """Write a tiny kitten_tts model (random weights) with the given voices to dest; return dest.
+
+    Voices are random (400, 256) float32 tables in voices.npz, one row per text
+    length as kitten_tts reads them: columns 0-127 style the decoder, 128-255 the
+    prosody predictor.
+    """
     import mlx.core as mx
     import numpy as np
     from mlx.utils import tree_flatten
@@ -350,20 +429,7 @@ def build_tiny_kitten(dest: Path, seed: int = 0, voices: Iterable[str] = KITTEN_
     model = Model(ModelConfig.from_dict(config))
     weights = dict(tree_flatten(model.parameters()))
     rng = np.random.default_rng(seed)
-    # mlx-audio initialises every weight-normed convolution to all-ones kernels, which
-    # multiply the signal at each layer; random directions with unit gain keep it near 1.
-    for name in list(weights):
-        if name.endswith(".weight_v"):
-            weights[name] = mx.array(rng.normal(0, 1, weights[name].shape).astype(np.float32))
-    k = {"g": 0.0, "post_bias": 0.1, "dur_scale": 0.1, "dur_bias": -2.2, **KSHAPE}
-    g = weights["decoder.generator.conv_post.weight_g"]
-    weights["decoder.generator.conv_post.weight_g"] = mx.array(np.full(g.shape, k["g"], np.float32))
-    b = weights["decoder.generator.conv_post.bias"]
-    weights["decoder.generator.conv_post.bias"] = mx.array(rng.normal(0, k["post_bias"], b.shape).astype(np.float32))
-    w = weights["predictor.duration_proj.linear_layer.weight"]
-    weights["predictor.duration_proj.linear_layer.weight"] = w * k["dur_scale"]
-    b = weights["predictor.duration_proj.linear_layer.bias"]
-    weights["predictor.duration_proj.linear_layer.bias"] = mx.full(b.shape, k["dur_bias"])
+    _kitten_weights(weights, rng)
     mx.save_safetensors(str(dest / "model.safetensors"), weights, metadata={"format": "mlx"})
     _write_json(dest / "config.json", config)
     np.savez(
