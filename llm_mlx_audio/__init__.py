@@ -34,6 +34,7 @@ __all__ = [
     "get_speech_model",
     "get_transcription_model",
     "speech_models",
+    "stream_speech",
     "transcription_models",
 ]
 
@@ -50,6 +51,14 @@ def get_transcription_model(name=None) -> TranscriptionModel:
     from .lookup import find_model
 
     return find_model("transcription", name)
+
+
+def stream_speech(model, pieces, voice=None, speed=1.0, language=None):
+    """Iterator of text pieces in (LLM tokens, lines...), iterator of Audio chunks out:
+    each sentence is synthesized as soon as it is complete."""
+    from .streaming import stream_speech as stream
+
+    return stream(model, pieces, voice=voice, speed=speed, language=language)
 
 
 def speech_models():

@@ -11,7 +11,6 @@ import wave
 
 import pytest
 
-from llm_mlx_audio.streaming import stream_speech
 
 WRITER = "import sys\nfor line in sys.stdin:\n    sys.stdout.write(line.rstrip('\\n') + ' ')\n    sys.stdout.flush()\n"
 
@@ -133,6 +132,6 @@ def test_python_api_streams_text_in_and_audio_out(tiny_models):
 
     model = llm_mlx_audio.get_speech_model()
     pieces = iter(["Hello th", "ere. How a", "re you? Fine", " thanks."])
-    chunks = list(stream_speech(model, pieces))
+    chunks = list(llm_mlx_audio.stream_speech(model, pieces))
     assert len(chunks) >= 3
     assert all(c.sample_rate == 24000 and len(c.samples) > 0 for c in chunks)
