@@ -111,6 +111,10 @@ class _AudioModel:
     #: Where the weights live, for `llm audio models`; None for remote or virtual models.
     location: Optional[str] = None
 
+    def preload(self, pin: bool = False) -> None:
+        """Load now rather than on first use (a server's --preload); pin keeps it
+        loaded whatever the memory pressure. Engines that load lazily override this."""
+
     def __str__(self) -> str:
         return f"{type(self).__name__}: {self.model_id}"
 
@@ -131,8 +135,16 @@ class SpeechModel(_AudioModel):
         return voices[0] if voices else None
 
     def warm_up(self) -> None:
-        """Start getting ready (loading weights) without waiting, e.g. while the text
-        to speak is still on its way. Engines that load lazily override this."""
+        """Start loading without waiting, e.g. while the text to speak is still on its way."""
+        import threading
+
+        def load():
+            try:
+                self.preload()
+            except Exception:
+                pass  # the real call reports it
+
+        threading.Thread(target=load, name="llm-mlx-audio-warm-up", daemon=True).start()
 
     def stream_speech(
         self,

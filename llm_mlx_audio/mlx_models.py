@@ -60,11 +60,19 @@ class _MlxModel:
 
             ensure_embedded(self.kind)
 
+    def preload(self, pin: bool = False) -> None:
+        with self._use():
+            if pin:
+                get_pool().pin(self._pool_key())
+
+    def _pool_key(self) -> str:
+        return str(self.path.resolve())
+
     def _use(self):
         """Lease the loaded model from the pool (loading it on first use)."""
         self._ensure_present()
         return get_pool().use(
-            str(self.path.resolve()),
+            self._pool_key(),
             lambda: load(self.path, self.kind, self.model_id),
             estimate_size(self.path),
         )
@@ -81,18 +89,7 @@ class MlxSpeechModel(_MlxModel, SpeechModel):
         self._ensure_present()
         return list_voices(self.path)
 
-    def warm_up(self) -> None:
-        """Load into the pool in the background; errors surface on the real call."""
-        import threading
 
-        def load():
-            try:
-                with self._use():
-                    pass
-            except Exception:
-                pass
-
-        threading.Thread(target=load, name="llm-mlx-audio-warm-up", daemon=True).start()
 
     def default_voice(self) -> Optional[str]:
         voices = self.voices()

@@ -12,7 +12,10 @@ import pytest
 
 from conftest import llm_subprocess
 
-HEAVY = ("mlx", "mlx_audio", "mlx_lm", "transformers", "sounddevice", "av", "onnx", "torch", "spacy")
+HEAVY = (
+    "mlx", "mlx_audio", "mlx_lm", "transformers", "sounddevice", "av", "onnx", "onnxruntime",
+    "torch", "spacy", "fastapi", "uvicorn", "starlette", "multipart",
+)
 
 
 def test_importing_llm_cli_imports_nothing_heavy():

@@ -116,9 +116,9 @@ def test_ctrl_c_stops_cleanly_and_leaves_no_file(tiny_models, tmp_path):
     _, err = speaker.communicate(timeout=60)
     writer.stdin.close()
     writer.wait(timeout=30)
-    assert speaker.returncode == 130
-    assert b"Traceback" not in err
-    assert os.listdir(tmp_path) == []
+    assert speaker.returncode == 130, err
+    assert b"Traceback" not in err, err
+    assert os.listdir(tmp_path) == [], err
 
 
 def test_stream_refuses_a_text_argument(llm_cli, tiny_models):

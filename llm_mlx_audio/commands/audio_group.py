@@ -171,3 +171,7 @@ class _progress_bar:
             self.bar.close()
         return False
 
+
+from .serve import serve  # noqa: E402
+
+audio.add_command(serve)

@@ -1,0 +1,347 @@
+"""`llm audio serve`: OpenAI's speech and transcription API over the plugin's models.
+
+An unmodified OpenAI client pointed at this server speaks and transcribes with local
+models. All model work still goes through the one pool and the one MLX thread:
+endpoints run on worker threads (FastAPI's threadpool) and queue there, so concurrent
+requests wait their turn instead of failing, and a model stays loaded between requests.
+
+Imported only by the serve command (FastAPI and uvicorn are too heavy for every `llm`
+call); engines are imported lazily as everywhere else.
+"""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import ipaddress
+import json
+import math
+import socket
+from typing import Iterator, List, Literal, Optional, Union
+
+import anyio
+from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from . import audio_io, lookup, transcript_formats
+from .base import Audio, SpeechModel, TranscriptionModel
+from .errors import AudioError
+from .server_auth import ApiKeyMiddleware
+from .server_errors import ApiError, from_validation_errors, install_error_handlers, log
+from .server_models import choose_voice, model_card, models_of, resolve_model
+from .server_upload import read_upload
+
+DEFAULT_MAX_UPLOAD_MB = 25
+API_KEY_NAME = "mlx-audio-server"
+API_KEY_ENV = "LLM_MLX_AUDIO_API_KEY"
+
+SPEECH_FORMATS = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
+TRANSCRIPT_FORMATS = Literal["json", "text", "srt", "verbose_json", "vtt"]
+
+
+class VoiceId(BaseModel):
+    """OpenAI's custom-voice object, {"id": "..."}: the id is used as the voice name."""
+
+    id: str = Field(min_length=1, max_length=256)
+
+
+class SpeechRequest(BaseModel):
+    """The body of POST /v1/audio/speech, as OpenAI documents it."""
+
+    model: Optional[str] = Field(None, max_length=1024, description="Model id, alias, or an OpenAI name (tts-1...)")
+    input: str = Field(min_length=1, max_length=4096)
+    voice: Union[str, VoiceId, None] = Field(None, description="Voice name; OpenAI's names map to the default")
+    response_format: SPEECH_FORMATS = "mp3"
+    speed: float = Field(1.0, ge=0.25, le=4.0)
+    instructions: Optional[str] = Field(None, max_length=4096)
+    stream_format: Optional[Literal["audio", "sse"]] = None
+
+
+class TranscriptionForm(BaseModel):
+    """The form fields of POST /v1/audio/transcriptions (the file travels beside them)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    model: Optional[str] = Field(None, max_length=1024)
+    language: Optional[str] = Field(None, max_length=32)
+    prompt: Optional[str] = Field(None, max_length=4096)
+    response_format: TRANSCRIPT_FORMATS = "json"
+    temperature: Optional[float] = Field(None, ge=0.0, le=1.0)
+    timestamp_granularities: List[Literal["word", "segment"]] = Field(
+        default_factory=list, alias="timestamp_granularities[]"
+    )
+
+
+def create_app(*, api_key: Optional[str] = None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024) -> FastAPI:
+    """The ASGI app. With api_key every request but /health needs `Authorization: Bearer KEY`."""
+    app = FastAPI(title="llm-mlx-audio", version="1", summary="OpenAI-compatible speech and transcription")
+    install_error_handlers(app)
+    if api_key:
+        app.add_middleware(ApiKeyMiddleware, api_key=api_key)
+
+    @app.get("/health")
+    def health():
+        from .pool import get_pool
+
+        return {"status": "ok", "models_loaded": len(get_pool().loaded())}
+
+    @app.get("/v1/models")
+    def list_models():
+        return {"object": "list", "data": [model_card(k, m) for k in lookup.KINDS for m in models_of(k)]}
+
+    @app.get("/v1/audio/voices")
+    def voices(model: Optional[str] = Query(None, max_length=1024)):
+        speech_model = resolve_model("speech", model)
+        return {
+            "model": speech_model.model_id,
+            "default": speech_model.default_voice(),
+            "voices": speech_model.voices() or [],
+        }
+
+    @app.post(
+        "/v1/audio/speech",
+        response_class=Response,
+        responses={200: {"content": {t: {} for t in audio_io.MIME_TYPES.values()}, "description": "Audio"}},
+    )
+    def speech(body: SpeechRequest):
+        return speak_response(body)
+
+    @app.post(
+        "/v1/audio/transcriptions",
+        openapi_extra={"requestBody": _transcription_request_schema()},
+        responses={200: {"content": {"application/json": {}, "text/plain": {}}, "description": "Transcript"}},
+    )
+    async def transcriptions(request: Request):
+        upload = await read_upload(request, max_upload_bytes)
+        form = _transcription_form(upload.fields)
+        if upload.file is None:
+            raise ApiError(422, "file: Field required (the audio to transcribe)", param="file", code="missing_file")
+        if not upload.file:
+            raise ApiError(400, "The uploaded file is empty", param="file", code="empty_file")
+        return await run_in_threadpool(transcribe_response, form, upload.file, upload.filename)
+
+    return app
+
+
+# -- speech ------------------------------------------------------------------------
+
+
+def speak_response(body: SpeechRequest) -> Response:
+    """Synthesize (on this worker thread, queueing on the MLX thread) and answer with audio."""
+    model = resolve_model("speech", body.model)
+    voice = choose_voice(model, body.voice.id if isinstance(body.voice, VoiceId) else body.voice)
+    if not body.input.strip():
+        raise ApiError(400, "input is empty: there is no text to speak", param="input", code="empty_input")
+    options = {"voice": voice, "speed": body.speed}
+    if body.instructions and "instructions" in inspect.signature(model.iter_speech).parameters:
+        options["instructions"] = body.instructions
+    media_type = audio_io.MIME_TYPES[body.response_format]
+    if body.stream_format is None:
+        audio = Audio.join(model.iter_speech(body.input, **options))
+        return Response(audio.to_bytes(body.response_format), media_type=media_type)
+    chunks = _first_sentence_first(model, body.input, options)
+    # Take the first chunk here so bad input still gets a proper error status; after the
+    # headers go out, a failure can only end the stream early.
+    try:
+        first = next(chunks)
+    except StopIteration:
+        raise AudioError("The model produced no audio") from None
+    encoded = _encode_stream(first, chunks, body.response_format)
+    if body.stream_format == "sse":
+        return StreamingResponse(_drain(_sse_events(encoded)), media_type="text/event-stream")
+    return StreamingResponse(_drain(encoded), media_type=media_type)
+
+
+def _first_sentence_first(model: SpeechModel, text: str, options: dict) -> Iterator[Audio]:
+    """Speak the first sentence on its own, then the rest: the first bytes of a stream come
+    after one sentence's synthesis rather than after a whole 400-character piece."""
+    from .text_segments import split_sentences
+
+    sentences = split_sentences(text)
+    rest = " ".join(sentences[1:])
+    yield from model.iter_speech(sentences[0] if sentences else text, **options)
+    if rest.strip():
+        yield from model.iter_speech(rest, **options)
+
+
+def _encode_stream(first: Audio, rest: Iterator[Audio], fmt: str) -> Iterator[bytes]:
+    encoder = audio_io.StreamEncoder(fmt, first.sample_rate)
+    try:
+        yield encoder.write(first.samples)
+        for chunk in rest:
+            yield encoder.write(chunk.samples)
+        yield encoder.close()
+    finally:
+        close = getattr(rest, "close", None)
+        if close is not None:
+            close()  # a client that hung up stops the synthesis and frees the model lease
+
+
+def _sse_events(encoded: Iterator[bytes]) -> Iterator[bytes]:
+    """OpenAI's SSE speech stream: speech.audio.delta events, then speech.audio.done."""
+    try:
+        for data in encoded:
+            if data:
+                event = {"type": "speech.audio.delta", "audio": base64.b64encode(data).decode("ascii")}
+                yield f"data: {json.dumps(event)}\n\n".encode()
+        done = {"type": "speech.audio.done", "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}}
+        yield f"data: {json.dumps(done)}\n\n".encode()
+    finally:
+        encoded.close()
+
+
+async def _drain(chunks: Iterator[bytes]):
+    """Iterate a blocking generator on worker threads; close it however the response ends."""
+    end = object()
+    try:
+        while True:
+            data = await run_in_threadpool(next, chunks, end)
+            if data is end:
+                return
+            if data:
+                yield data
+    except AudioError as error:
+        log.warning("Speech stream ended early: %s", error)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(chunks.close)
+
+
+# -- transcription -----------------------------------------------------------------
+
+
+def _transcription_form(fields) -> TranscriptionForm:
+    values = {}
+    for name, items in fields.items():
+        items = [item for item in items if item != ""]  # an empty field means "not given"
+        if not items:
+            continue
+        if name in ("timestamp_granularities[]", "timestamp_granularities"):
+            values.setdefault("timestamp_granularities[]", []).extend(items)
+        else:
+            values[name] = items[-1]
+    try:
+        return TranscriptionForm.model_validate(values)
+    except ValidationError as error:
+        raise from_validation_errors(error.errors()) from None
+
+
+def transcribe_response(form: TranscriptionForm, data: bytes, filename: Optional[str]) -> Response:
+    """Transcribe uploaded bytes (decoded in memory) and answer in OpenAI's shape for the format."""
+    from .audio_io import AudioDecodeError
+
+    model: TranscriptionModel = resolve_model("transcription", form.model)
+    granularities = set(form.timestamp_granularities)
+    words = "word" in granularities
+    if words and form.response_format != "verbose_json":
+        raise ApiError(
+            400,
+            "timestamp_granularities needs response_format verbose_json",
+            param="timestamp_granularities",
+        )
+    if words and not model.supports_word_timestamps:
+        raise ApiError(400, f"{model.model_id} gives no word timestamps", param="timestamp_granularities")
+    try:
+        transcript = model.transcribe(
+            data,
+            language=form.language,
+            prompt=form.prompt if model.supports_prompt else None,
+            temperature=form.temperature if model.supports_temperature else None,
+            word_timestamps=words,
+        )
+    except AudioDecodeError as error:
+        label = f"The uploaded file {filename!r}" if filename else "The uploaded file"
+        raise ApiError(400, f"{label} cannot be decoded: {error}", param="file", code="invalid_audio") from None
+    fmt = form.response_format
+    if fmt == "json":
+        return JSONResponse({"text": transcript.text})
+    if fmt == "verbose_json":
+        body = transcript_formats.as_verbose_json(transcript)
+        body.pop("has_timestamps", None)
+        if granularities and "segment" not in granularities:
+            body.pop("segments", None)
+        if not words:
+            body.pop("words", None)
+        elif "words" not in body:
+            body["words"] = []
+        if transcript.duration is not None:
+            body["usage"] = {"type": "duration", "seconds": math.ceil(transcript.duration)}
+        return JSONResponse(body)
+    return PlainTextResponse(transcript_formats.format_transcript(transcript, fmt))
+
+
+def _transcription_request_schema() -> dict:
+    """The multipart body, described by hand since the endpoint parses it itself."""
+    schema = TranscriptionForm.model_json_schema(by_alias=True)
+    properties = {name: _not_null(prop) for name, prop in schema["properties"].items()}
+    schema["properties"] = {"file": {"type": "string", "format": "binary"}, **properties}
+    schema["required"] = ["file"]
+    schema.pop("title", None)
+    return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+
+
+def _not_null(prop: dict) -> dict:
+    """A form field is either sent or not: drop pydantic's "or null" alternative."""
+    options = [option for option in prop.get("anyOf", ()) if option.get("type") != "null"]
+    if len(options) != 1:
+        return prop
+    rest = {k: v for k, v in prop.items() if k != "anyOf"}
+    return {**options[0], **rest}
+
+
+# -- running it ----------------------------------------------------------------------
+
+
+def resolve_api_key(explicit: Optional[str]) -> Optional[str]:
+    """--api-key, else the key stored with `llm keys set mlx-audio-server`, else $LLM_MLX_AUDIO_API_KEY."""
+    import llm
+
+    return llm.get_key(explicit_key=explicit, key_alias=API_KEY_NAME, env_var=API_KEY_ENV) or None
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a hostname or interface name: assume it is reachable from outside
+
+
+def check_exposure(host: str, api_key: Optional[str]) -> None:
+    """Refuse to listen beyond this machine without an API key."""
+    if not api_key and not is_loopback(host):
+        raise AudioError(
+            f"Refusing to listen on {host} without an API key: pass --api-key, "
+            f"run `llm keys set {API_KEY_NAME}` or set {API_KEY_ENV}"
+        )
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind before announcing, so a busy port is one clear error and port 0 picks a free one."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)  # connections made as soon as we announce the URL wait in the backlog
+    except OSError as error:
+        raise AudioError(f"Cannot listen on {host}:{port}: {error.strerror or error}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_for(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def serve(app: FastAPI, sock: socket.socket, *, log_level: str = "warning") -> None:
+    """Run uvicorn on an already bound socket until Ctrl-C (which surfaces as KeyboardInterrupt)."""
+    import uvicorn
+
+    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[sock])
+

@@ -1,0 +1,110 @@
+"""Which model and voice a server request means.
+
+Requests may name models the way the CLI does (ids, plugin aliases, llm aliases) or
+the way OpenAI's clients do (tts-1, whisper-1, alloy...), which mean the user's
+defaults. Unlike the CLI, a name must be registered: a client on the network must
+not make the server probe or load arbitrary folders.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from . import lookup
+from .base import SpeechModel
+from .errors import UnknownModelError, WrongModelKindError
+from .server_errors import ApiError
+
+# OpenAI's model names stand for the user's default model of their kind, so clients
+# written for OpenAI work unchanged. A real model or alias of the same name wins.
+OPENAI_MODELS = {
+    "speech": ("tts-1", "tts-1-hd", "gpt-4o-mini-tts"),
+    "transcription": ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"),
+}
+# OpenAI's voices: sent to a model that has no voice of that name, they get its default.
+OPENAI_VOICES = frozenset(
+    "alloy ash ballad coral echo fable onyx nova sage shimmer verse marin cedar".split()
+)
+
+
+def resolve_model(kind: str, name: Optional[str]):
+    """The model a request names: an id or alias, an OpenAI name, or nothing (the default).
+
+    Unlike the CLI, a name must be a registered model or alias: a client on the network
+    must not make the server probe or load arbitrary folders.
+    """
+    if name is None or not name.strip():
+        return lookup.find_model(kind, None)
+    if _is_known(kind, name):
+        return lookup.find_model(kind, name)
+    if name in OPENAI_MODELS[kind]:
+        return lookup.find_model(kind, None)
+    other = "transcription" if kind == "speech" else "speech"
+    if _is_known(other, name) or name in OPENAI_MODELS[other]:
+        raise WrongModelKindError(f"{name!r} is a {other} model, not a {kind} model")
+    raise UnknownModelError(f"The {kind} model {name!r} does not exist here; GET /v1/models lists the models")
+
+
+def _is_known(kind: str, name: str) -> bool:
+    """Whether name is a registered id or alias of kind, directly or through llm's aliases."""
+    models = lookup.registered_models(kind)
+    ids = {model_id.lower() for model_id in models}
+    aliases = {alias for registered in models.values() for alias in registered.aliases}
+    llm_aliases = lookup.llm_aliases()
+    seen = set()
+    while name not in seen:
+        if name.lower() in ids or name in aliases:
+            return True
+        seen.add(name)
+        if name not in llm_aliases:
+            return False
+        name = llm_aliases[name]
+    return False
+
+
+def models_of(kind: str) -> list:
+    return [entry.model for entry in lookup.registered_models(kind).values()]
+
+
+def model_card(kind: str, model) -> dict:
+    """OpenAI's model object; `created` is when the model's files were written, if known."""
+    created = 0
+    if model.location and os.path.exists(model.location):
+        created = int(os.path.getmtime(model.location))
+    return {"id": model.model_id, "object": "model", "created": created, "owned_by": "llm-mlx-audio", "kind": kind}
+
+
+def choose_voice(model: SpeechModel, voice: Optional[str]) -> Optional[str]:
+    """The voice to use: the one asked for, the default for OpenAI's names it lacks, else 400."""
+    if voice is None or not voice.strip():
+        return None
+    voices = model.voices()
+    if voices is not None and voice in voices:
+        return voice
+    if voice.lower() in OPENAI_VOICES:
+        return None
+    if voices is None:
+        return voice  # no fixed list: the model decides
+    raise ApiError(
+        400,
+        f"Unknown voice {voice!r} for {model.model_id}; GET /v1/audio/voices?model={model.model_id} lists them",
+        param="voice",
+        code="invalid_voice",
+    )
+
+
+def preload(name: str) -> str:
+    """Load the named model now and pin it in the pool, so the first request finds it warm."""
+    model = _find_any(name)
+    model.preload(pin=True)
+    return model.model_id
+
+
+def _find_any(name: str):
+    for kind in lookup.KINDS:
+        try:
+            return resolve_model(kind, name)
+        except (UnknownModelError, WrongModelKindError):
+            continue
+    raise UnknownModelError(f"Cannot preload {name!r}: no speech or transcription model has that name")
