@@ -1,6 +1,7 @@
 """The click commands the plugin adds to llm: speak, transcribe and the `audio` group."""
 
 import functools
+import os
 import sys
 
 import click
@@ -11,7 +12,7 @@ from ..errors import AudioError
 def user_errors(fn):
     """Turn the errors a user can act on into one line on stderr and exit 1.
 
-    Ctrl-C exits 130 quietly. Anything else is a bug and keeps its traceback.
+    Ctrl-C exits 130 at once, quietly. Anything else is a bug and keeps its traceback.
     """
 
     @functools.wraps(fn)
@@ -21,8 +22,16 @@ def user_errors(fn):
         except AudioError as e:
             raise click.ClickException(str(e)) from None
         except KeyboardInterrupt:
+            # Partial output files are already gone (files.atomic_output). Leave now:
+            # waiting for the MLX thread to finish its current sentence would make
+            # Ctrl-C feel ignored, and os._exit skips the C++ teardown that aborts.
             click.echo("Interrupted", err=True)
-            sys.exit(130)
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:
+                    pass
+            os._exit(130)
 
     return wrapper
 
