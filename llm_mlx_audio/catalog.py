@@ -32,17 +32,19 @@ def models_dir() -> Path:
     return llm.user_dir() / MODELS_DIR
 
 
-def load_catalog() -> Dict[str, dict]:
-    """{model_id: {"kind": ..., "path": ..., "source": ...}}"""
-    path = catalog_path()
-    if not path.exists():
-        return {}
+def read_json_object(path: Path) -> dict:
+    """A JSON file holding an object; {} when missing or damaged (never crash llm over it)."""
     try:
         data = json.loads(path.read_text())
-    except ValueError:
+    except (OSError, ValueError):
         return {}
-    models = data.get("models", {}) if isinstance(data, dict) else {}
-    return {k: v for k, v in models.items() if isinstance(v, dict)}
+    return data if isinstance(data, dict) else {}
+
+
+def load_catalog() -> Dict[str, dict]:
+    """{model_id: {"kind": ..., "path": ..., "source": ...}}"""
+    models = read_json_object(catalog_path()).get("models", {})
+    return {k: v for k, v in models.items() if isinstance(v, dict)} if isinstance(models, dict) else {}
 
 
 def record_model(model_id: str, kind: str, path, source: str, **extra) -> None:

@@ -213,15 +213,10 @@ def _kind_from_config(config: dict, name: str) -> Optional[str]:
     if any(key in config for key in _AUDIO_CONFIG_KEYS):
         return _audio_job_from_config(config, model_type, first_architecture, name)
 
-    # 3. Architecture names
-    for family in _ARCHITECTURE_FAMILIES:
-        if family in first_architecture:
-            return _family_job(family)
-
-    # 4. model_type values
-    for family in _MODEL_TYPE_FAMILIES:
-        if family in model_type:
-            return _family_job(family)
+    # 3. Architecture names, 4. model_type values
+    job = _family_match(first_architecture, model_type)
+    if job:
+        return job
 
     # 4b. mlx-audio's own answer for types it knows and we do not list yet.
     if model_type and not _is_causal_lm(config):
@@ -250,13 +245,19 @@ def _word_marker(field: str, marker: str) -> bool:
     return bool(re.search(r"(^|[_\-\d])vl($|[_\-])|\dvl|vlfor|vlmodel", field))
 
 
+def _family_match(architecture: str, model_type: str) -> Optional[str]:
+    """The job of the first audio family named by the architecture, else by model_type."""
+    for families, field in ((_ARCHITECTURE_FAMILIES, architecture), (_MODEL_TYPE_FAMILIES, model_type)):
+        for family in families:
+            if family in field:
+                return _family_job(family)
+    return None
+
+
 def _audio_job_from_config(config: dict, model_type: str, architecture: str, name: str) -> str:
-    for family in _ARCHITECTURE_FAMILIES:
-        if family in architecture:
-            return _family_job(family)
-    for family in _MODEL_TYPE_FAMILIES:
-        if family in model_type:
-            return _family_job(family)
+    job = _family_match(architecture, model_type)
+    if job:
+        return job
     if "tts_config" in config:
         return SPEECH
     if "stt_config" in config:

@@ -10,7 +10,6 @@ says what it is.
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Dict, List, Optional, Union
 
@@ -52,14 +51,8 @@ def registered_models(kind: str) -> Dict[str, Registered]:
 
 def llm_aliases() -> Dict[str, str]:
     """llm's aliases.json as {alias: target}."""
-    path = llm.user_dir() / "aliases.json"
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except ValueError:
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    data = catalog.read_json_object(llm.user_dir() / "aliases.json")
+    return {str(k): str(v) for k, v in data.items()}
 
 
 def aliases_for(model_id: str, kind: str) -> List[str]:

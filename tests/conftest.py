@@ -36,6 +36,32 @@ def tiny_kitten(tmp_path_factory):
     return build_tiny_kitten(tmp_path_factory.mktemp("models") / "tiny-kitten")
 
 
+@pytest.fixture(scope="module")
+def shared_user_dir(tmp_path_factory):
+    """One llm user directory for a whole module (see shared_user.py)."""
+    return tmp_path_factory.mktemp("shared-llm-user")
+
+
+@pytest.fixture(scope="module")
+def shared_tiny_models(shared_user_dir, tiny_whisper, tiny_kitten):
+    """tiny-kitten and tiny-whisper imported once into the module's shared user
+    directory, made the defaults, with an llm alias `kit` for tiny-kitten."""
+    import llm
+
+    from llm_mlx_audio import catalog
+    from llm_mlx_audio.importing import import_model
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LLM_USER_PATH", str(shared_user_dir))
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        import_model(tiny_whisper, name="tiny-whisper")
+        import_model(tiny_kitten, name="tiny-kitten")
+        catalog.set_default("speech", "tiny-kitten")
+        catalog.set_default("transcription", "tiny-whisper")
+        llm.set_alias("kit", "tiny-kitten")
+    return {"speech": "tiny-kitten", "transcription": "tiny-whisper", "kitten_path": tiny_kitten}
+
+
 def run_llm(*args, input=None):
     """Run the real llm CLI in this process (click's CliRunner), stderr kept apart."""
     from llm.cli import cli

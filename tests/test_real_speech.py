@@ -13,6 +13,7 @@ import pytest
 jiwer = pytest.importorskip("jiwer")
 
 from llm_mlx_audio import embedded  # noqa: E402
+from shared_user import shared_user_dir_for_each_test  # noqa: E402,F401  (the user_dir fixture)
 
 needs_embedded = pytest.mark.skipif(
     not (embedded.available("speech") and embedded.available("transcription")),
@@ -38,19 +39,6 @@ def wer(references, hypotheses):
     return jiwer.wer(
         [" ".join(normalise(r)) for r in references], [" ".join(normalise(h)) for h in hypotheses]
     )
-
-
-@pytest.fixture(scope="module")
-def shared_user_dir(tmp_path_factory):
-    """One user directory for the module, so the embedded models are converted once."""
-    return tmp_path_factory.mktemp("real-llm-user")
-
-
-@pytest.fixture
-def user_dir(shared_user_dir, monkeypatch):
-    monkeypatch.setenv("LLM_USER_PATH", str(shared_user_dir))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    return shared_user_dir
 
 
 @needs_embedded

@@ -24,6 +24,7 @@ uvicorn = pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 
 from llm_mlx_audio import audio_io  # noqa: E402
+from shared_user import shared_user_dir_for_each_test  # noqa: E402,F401  (the user_dir fixture)
 
 API_KEY = "test-key-3f9a"
 LOCKED_UPLOAD_LIMIT = 64 * 1024
@@ -34,35 +35,8 @@ SENTENCES = "The first sentence is here. A second one follows it. And then a thi
 
 
 @pytest.fixture(scope="module")
-def shared_user_dir(tmp_path_factory):
-    """One llm user directory for the module: the server reads it on every request."""
-    return tmp_path_factory.mktemp("server-llm-user")
-
-
-@pytest.fixture
-def user_dir(shared_user_dir, monkeypatch):
-    monkeypatch.setenv("LLM_USER_PATH", str(shared_user_dir))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    return shared_user_dir
-
-
-@pytest.fixture(scope="module")
-def models(shared_user_dir, tiny_whisper, tiny_kitten):
-    """tiny-kitten and tiny-whisper imported once, made the defaults, with an llm alias `kit`."""
-    import llm
-
-    from llm_mlx_audio import catalog
-    from llm_mlx_audio.importing import import_model
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LLM_USER_PATH", str(shared_user_dir))
-        patch.setenv("HF_HUB_OFFLINE", "1")
-        import_model(tiny_whisper, name="tiny-whisper")
-        import_model(tiny_kitten, name="tiny-kitten")
-        catalog.set_default("speech", "tiny-kitten")
-        catalog.set_default("transcription", "tiny-whisper")
-        llm.set_alias("kit", "tiny-kitten")
-    return {"speech": "tiny-kitten", "transcription": "tiny-whisper", "kitten_path": tiny_kitten}
+def models(shared_tiny_models):
+    return shared_tiny_models
 
 
 def start_server(**options):

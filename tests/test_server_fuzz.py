@@ -13,6 +13,7 @@ httpx = pytest.importorskip("httpx")
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 
+from shared_user import shared_user_dir_for_each_test  # noqa: E402,F401  (the user_dir fixture)
 from test_server import start_server, tone_wav  # noqa: E402
 
 # Speech input is capped for fuzzing only: the tiny model speaks about 100 characters
@@ -24,28 +25,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 
 
 @pytest.fixture(scope="module")
-def shared_user_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("fuzz-llm-user")
-
-
-@pytest.fixture
-def user_dir(shared_user_dir, monkeypatch):
-    monkeypatch.setenv("LLM_USER_PATH", str(shared_user_dir))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    return shared_user_dir
-
-
-@pytest.fixture(scope="module")
-def models(shared_user_dir, tiny_whisper, tiny_kitten):
-    from llm_mlx_audio import catalog
-    from llm_mlx_audio.importing import import_model
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LLM_USER_PATH", str(shared_user_dir))
-        import_model(tiny_whisper, name="tiny-whisper")
-        import_model(tiny_kitten, name="tiny-kitten")
-        catalog.set_default("speech", "tiny-kitten")
-        catalog.set_default("transcription", "tiny-whisper")
+def models(shared_tiny_models):
+    return shared_tiny_models
 
 
 @pytest.fixture(scope="module")
