@@ -32,6 +32,7 @@ from .server_auth import ApiKeyMiddleware
 from .server_errors import ApiError, from_validation_errors, install_error_handlers, log
 from .server_models import choose_voice, model_card, models_of, resolve_model
 from .server_upload import read_upload
+from .streaming import stream_speech
 
 DEFAULT_MAX_UPLOAD_MB = 25
 API_KEY_NAME = "mlx-audio-server"
@@ -141,7 +142,9 @@ def speak_response(body: SpeechRequest) -> Response:
     if body.stream_format is None:
         audio = Audio.join(model.iter_speech(body.input, **options))
         return Response(audio.to_bytes(body.response_format), media_type=media_type)
-    chunks = _first_sentence_first(model, body.input, options)
+    # The same sentence-by-sentence streaming as `llm speak --stream`: the first bytes
+    # come after one sentence's synthesis, not after the whole input's.
+    chunks = stream_speech(model, [body.input], voice=voice, speed=body.speed)
     # Take the first chunk here so bad input still gets a proper error status; after the
     # headers go out, a failure can only end the stream early.
     try:
@@ -152,18 +155,6 @@ def speak_response(body: SpeechRequest) -> Response:
     if body.stream_format == "sse":
         return StreamingResponse(_drain(_sse_events(encoded)), media_type="text/event-stream")
     return StreamingResponse(_drain(encoded), media_type=media_type)
-
-
-def _first_sentence_first(model: SpeechModel, text: str, options: dict) -> Iterator[Audio]:
-    """Speak the first sentence on its own, then the rest: the first bytes of a stream come
-    after one sentence's synthesis rather than after a whole 400-character piece."""
-    from .text_segments import split_sentences
-
-    sentences = split_sentences(text)
-    rest = " ".join(sentences[1:])
-    yield from model.iter_speech(sentences[0] if sentences else text, **options)
-    if rest.strip():
-        yield from model.iter_speech(rest, **options)
 
 
 def _encode_stream(first: Audio, rest: Iterator[Audio], fmt: str) -> Iterator[bytes]:
