@@ -123,46 +123,9 @@ def _write_json(path: Path, data) -> None:
 
 def _write_whisper_processor(dest: Path, vocabulary: list[str]) -> None:
     """The files transformers' WhisperProcessor.from_pretrained reads."""
-    tokenizer = _whisper_tokenizer_json(vocabulary)
-    (dest / "tokenizer.json").write_text(json.dumps(tokenizer, ensure_ascii=False), encoding="utf-8")
-    _write_json(dest / "vocab.json", tokenizer["model"]["vocab"])
-    (dest / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
-    _write_json(
-        dest / "tokenizer_config.json",
-        {
-            "tokenizer_class": "WhisperTokenizer",
-            "processor_class": "WhisperProcessor",
-            "model_max_length": TINY_WHISPER_DIMS["n_text_ctx"],
-            "bos_token": _EOT,
-            "eos_token": _EOT,
-            "unk_token": _EOT,
-            "pad_token": _EOT,
-            "add_prefix_space": False,
-            "errors": "replace",
-            "clean_up_tokenization_spaces": False,
-            "added_tokens_decoder": {
-                str(entry["id"]): {k: v for k, v in entry.items() if k != "id"}
-                for entry in tokenizer["added_tokens"]
-            },
-        },
-    )
-    _write_json(
-        dest / "preprocessor_config.json",
-        {
-            "feature_extractor_type": "WhisperFeatureExtractor",
-            "processor_class": "WhisperProcessor",
-            "feature_size": TINY_WHISPER_DIMS["n_mels"],
-            "sampling_rate": 16000,
-            "hop_length": 160,
-            "n_fft": 400,
-            "chunk_length": 30,
-            "n_samples": 480000,
-            "nb_max_frames": 3000,
-            "padding_side": "right",
-            "padding_value": 0.0,
-            "return_attention_mask": False,
-        },
-    )
+    from llm_mlx_audio.importers.ctranslate2_whisper import write_processor_files
+
+    write_processor_files(dest, _whisper_tokenizer_json(vocabulary), TINY_WHISPER_DIMS["n_mels"])
 
 
 def _whisper_decoder_shaping(

@@ -124,8 +124,7 @@ def _convert(model: "_ModelBin", src: Path, dest: Path, dtype: str, progress: Pr
     try:
         _write_safetensors(work / "model.safetensors", model, plan, dtype, progress)
         _write_json(work / "config.json", {"model_type": "whisper", **dims})
-        _write_tokenizer_files(work, tokenizer)
-        _write_json(work / "preprocessor_config.json", _preprocessor_config(dims["n_mels"]))
+        write_processor_files(work, tokenizer, dims["n_mels"])
         _write_json(
             work / "generation_config.json",
             _generation_config(_token_ids(tokenizer), ct2_config, alignment_heads, dims),
@@ -520,6 +519,13 @@ def _added_token(index: int, token: str, special: bool) -> dict:
         "normalized": False,
         "special": special,
     }
+
+
+def write_processor_files(folder: Path, tokenizer: dict, n_mels: int) -> None:
+    """What transformers' WhisperProcessor.from_pretrained reads (mlx-audio's whisper
+    loads one): the tokenizer files and the feature extractor's settings."""
+    _write_tokenizer_files(folder, tokenizer)
+    _write_json(folder / "preprocessor_config.json", _preprocessor_config(n_mels))
 
 
 def _write_tokenizer_files(folder: Path, tokenizer: dict) -> None:
