@@ -41,6 +41,7 @@ WRITER = (
     "import sys, time\n"
     "time.sleep(float(sys.argv[3]))\n"
     "words = sys.argv[1].split(' ')\n"
+    "sys.stderr.write('FIRST_WORD\\n'); sys.stderr.flush()\n"
     "for i, word in enumerate(words):\n"
     "    sys.stdout.write(word + (' ' if i < len(words) - 1 else ''))\n"
     "    sys.stdout.flush()\n"
@@ -65,6 +66,8 @@ def run_pipeline(stream: bool) -> dict:
 
     def watch_writer():
         for line in writer.stderr:
+            if "FIRST_WORD" in line:
+                marks["first_word"] = time.perf_counter() - start
             if "FIRST_SENTENCE_DONE" in line:
                 marks["first_sentence"] = time.perf_counter() - start
         marks["writer_done"] = time.perf_counter() - start
@@ -132,10 +135,15 @@ def main():
     line("first sentence synthesized alone (warm, in-process)", synth["times"])
     ratio_synth = c.median(after_sentence) / synth_s
     ratio_whole = c.median([r["first_byte"] for r in streamed]) / c.median([r["first_byte"] for r in whole])
+    ratio_from_text = c.median([r["first_byte"] - r["first_word"] for r in streamed]) / c.median(
+        [r["first_byte"] - r["first_word"] for r in whole]
+    )
     print(f"\nfirst audio after the sentence / its synthesis alone: {ratio_synth:.2f} (target <= 1.10: "
           f"{'met' if ratio_synth <= 1.10 else 'NOT met'})")
     print(f"streamed / non-streamed time to first audio: {ratio_whole:.2f} (target < 0.25: "
           f"{'met' if ratio_whole < 0.25 else 'NOT met'})")
+    print(f"the same, counted from the first word of text (not the writer's start): {ratio_from_text:.2f} "
+          f"(target < 0.25: {'met' if ratio_from_text < 0.25 else 'NOT met'})")
     print(f"audio: {c.median([r['audio_s'] for r in streamed]):.1f} s; speech peak RSS (synth child): "
           f"{synth['peak_mb']:.0f} MiB")
 
