@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import json
 import zipfile
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional

@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response, Streami
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import audio_io, lookup, transcript_formats
-from .base import Audio, SpeechModel, TranscriptionModel
+from .base import Audio, TranscriptionModel
 from .errors import AudioError
 from .server_auth import ApiKeyMiddleware
 from .server_errors import ApiError, from_validation_errors, install_error_handlers, log

@@ -1,11 +1,9 @@
 """Finding, naming and choosing models: import, aliases, defaults, download."""
 
 import json
-import os
 from pathlib import Path
 
 import llm
-import pytest
 
 from conftest import llm_subprocess
 

@@ -7,7 +7,6 @@ import textwrap
 import wave
 import io
 
-import llm
 import pytest
 
 from conftest import llm_subprocess

@@ -1,6 +1,5 @@
 """`llm speak --stream`: speech starts while the text is still being written."""
 
-import io
 import os
 import signal
 import subprocess
@@ -9,7 +8,6 @@ import threading
 import time
 import wave
 
-import pytest
 
 
 WRITER = "import sys\nfor line in sys.stdin:\n    sys.stdout.write(line.rstrip('\\n') + ' ')\n    sys.stdout.flush()\n"
