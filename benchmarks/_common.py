@@ -268,6 +268,14 @@ def timed(fn, runs: int, warmup: int = 1):
     return times, result
 
 
+def measured(results, audio_s=None) -> dict:
+    """row()'s side from run_command() results: their times and the largest peak RSS."""
+    side = {"times": [r["seconds"] for r in results], "peak_mb": max(r["peak_mb"] for r in results)}
+    if audio_s is not None:
+        side["audio_s"] = audio_s
+    return side
+
+
 def median(values) -> float:
     return statistics.median(values)
 

@@ -77,11 +77,7 @@ def main():
         c.row(
             "batch",
             f"{len(clips)} short clips ({audio_s:.1f} s of audio)",
-            {
-                "times": [r["seconds"] for r in ours],
-                "peak_mb": max(r["peak_mb"] for r in ours),
-                "audio_s": audio_s,
-            },
+            c.measured(ours, audio_s=audio_s),
             {"times": anchor_times, "peak_mb": anchor_peak},
             goal=GOAL,
             ours_label=f"one `llm transcribe` call with {len(clips)} files",

@@ -140,17 +140,11 @@ def child_transcribe(how, model_dir, clip, runs):
 
 def child_speak_command(model_dir, text, output):
     """The direct whole command: load, speak, write a wav (as `llm speak -o`)."""
-    import wave
-
-    import numpy as np
+    from llm_mlx_audio.audio_io import encode_audio
 
     audio = direct_speech(model_dir)(text)
-    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2")
-    with wave.open(output, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(24000)
-        w.writeframes(pcm.tobytes())
+
+    Path(output).write_bytes(encode_audio(audio, 24000, "wav"))
     return {}
 
 
@@ -297,15 +291,8 @@ def main():
             c.row(
                 "overhead",
                 f"{kind}: whole command",
-                {
-                    "times": [r["seconds"] for r in ours],
-                    "peak_mb": max(r["peak_mb"] for r in ours),
-                    "audio_s": audio,
-                },
-                {
-                    "times": [r["seconds"] for r in direct],
-                    "peak_mb": max(r["peak_mb"] for r in direct),
-                },
+                c.measured(ours, audio_s=audio),
+                c.measured(direct),
                 goal=1.05,
                 ours_label=label,
                 anchor_label="python script: import, load with mlx-audio + same speed-ups, generate, write",
@@ -327,14 +314,8 @@ def main():
         c.row(
             "overhead",
             f"`llm --help` ({help_runs} runs each)",
-            {
-                "times": [r["seconds"] for r in with_plugin],
-                "peak_mb": max(r["peak_mb"] for r in with_plugin),
-            },
-            {
-                "times": [r["seconds"] for r in without],
-                "peak_mb": max(r["peak_mb"] for r in without),
-            },
+            c.measured(with_plugin),
+            c.measured(without),
             goal=1.05,
             ours_label="LLM_LOAD_PLUGINS=llm-mlx-audio (this plugin only)",
             anchor_label='LLM_LOAD_PLUGINS="" (no plugins)',
@@ -354,14 +335,8 @@ def main():
         c.row(
             "overhead",
             f"llm's own start-up ({host_runs} runs each)",
-            {
-                "times": [r["seconds"] for r in host],
-                "peak_mb": max(r["peak_mb"] for r in host),
-            },
-            {
-                "times": [r["seconds"] for r in bare],
-                "peak_mb": max(r["peak_mb"] for r in bare),
-            },
+            c.measured(host),
+            c.measured(bare),
             goal=None,
             ours_label='LLM_LOAD_PLUGINS="" llm --help (llm.cli and its default plugins, no plugin code)',
             anchor_label="python -c pass (a bare Python start)",

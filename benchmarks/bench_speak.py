@@ -145,20 +145,15 @@ def child_anchor(sentences, runs, onnx_path, model_dir):
 
 def child_anchor_command(text, onnx_path, model_dir, output):
     """The anchor's whole command: speak text into a wav file."""
-    import wave
-
     import numpy as np
 
     from llm_mlx_audio.text_segments import chunk_text
 
     engine = OnnxKokoro(onnx_path, model_dir)
     audio = np.concatenate([engine.synthesize(piece) for piece in chunk_text(text)])
-    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2")
-    with wave.open(output, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(24000)
-        w.writeframes(pcm.tobytes())
+    from llm_mlx_audio.audio_io import encode_audio
+
+    Path(output).write_bytes(encode_audio(audio, 24000, "wav"))
     return {}
 
 
@@ -261,15 +256,8 @@ def main():
         c.row(
             "kokoro",
             "2 sentences as one text, whole command",
-            {
-                "times": [r["seconds"] for r in cli["ours"]],
-                "peak_mb": max(r["peak_mb"] for r in cli["ours"]),
-                "audio_s": seconds,
-            },
-            {
-                "times": [r["seconds"] for r in cli["anchor"]],
-                "peak_mb": max(r["peak_mb"] for r in cli["anchor"]),
-            },
+            c.measured(cli["ours"], audio_s=seconds),
+            c.measured(cli["anchor"]),
             goal=1.0,
             ours_label="`llm speak TEXT -o out.wav` (process start, model load, wav)",
             anchor_label="python script: onnxruntime int8 + same G2P, same pieces, wav",

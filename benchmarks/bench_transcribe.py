@@ -211,15 +211,8 @@ def main():
         c.row(
             "whisper",
             f"{Path(clip).stem} ({seconds:.1f} s) whole command",
-            {
-                "times": [r["seconds"] for r in cli_ours],
-                "peak_mb": max(r["peak_mb"] for r in cli_ours),
-                "audio_s": seconds,
-            },
-            {
-                "times": [r["seconds"] for r in cli_anchor],
-                "peak_mb": max(r["peak_mb"] for r in cli_anchor),
-            },
+            c.measured(cli_ours, audio_s=seconds),
+            c.measured(cli_anchor),
             goal=1.0,
             ours_label="`llm transcribe clip.wav` (process start, model load, logging to logs.db)",
             anchor_label="python script: import faster_whisper, load int8, transcribe, print",
