@@ -37,7 +37,13 @@ _CONV_WEIGHTED_MODULES = (
     "mlx_audio.tts.models.kitten_tts.istftnet",
 )
 
-_state = {"prepared": False, "blas": None, "whisper_fp32": 0, "fast_convs": 0}
+_state = {
+    "prepared": False,
+    "blas": None,
+    "whisper_fp32": 0,
+    "whisper_fast_modules": 0,
+    "fast_convs": 0,
+}
 _fast_classes: dict = {}
 
 
@@ -173,7 +179,10 @@ def optimise_model(model, kind: str) -> dict:
     if not enabled():
         return {}
     if kind == "transcription" and _is_mlx_audio_whisper(model):
+        from . import cpu_whisper
+
         _whisper_to_fp32(model)
+        _state["whisper_fast_modules"] += cpu_whisper.optimise(model)
         return {"fp16": False}
     if kind == "speech":
         _use_fast_convs(model)
@@ -386,5 +395,6 @@ def describe() -> dict:
         "blas": _state["blas"] or _global_blas(),
         "blas_preloaded": bool(_state["blas"]),
         "whisper_fp32_models": _state["whisper_fp32"],
+        "whisper_fast_modules": _state["whisper_fast_modules"],
         "fast_conv_layers": _state["fast_convs"],
     }

@@ -146,9 +146,12 @@ def list_voices(path: Path) -> Optional[List[str]]:
 
 def load(path: Path, kind: str, model_id: str) -> Loaded:
     """Load a model folder with mlx-audio's own loader, then make it fast and usable here."""
-    from . import cpu_speed
+    from . import cpu_speed, lazy_packages
 
     cpu_speed.prepare_mlx()
+    # Both packages only list their model families; import just the one we load.
+    lazy_packages.defer_init("mlx_audio.stt.models")
+    lazy_packages.defer_init("mlx_audio.tts.models")
     config = detection.read_config(path) or {}
     model_type = str(config.get("model_type") or "").lower()
     try:

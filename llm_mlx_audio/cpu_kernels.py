@@ -1,0 +1,160 @@
+"""Element-wise maths that MLX-CPU computes slowly, done another way.
+
+MLX's CPU back-end evaluates transcendental functions one scalar at a time on x86:
+``mx.exp`` over the 13.5M scores of one Whisper-tiny attention layer takes ~145 ms,
+numpy's vectorised exp ~7 ms; ``nn.gelu`` (erf) over one MLP activation ~50 ms.
+Plain arithmetic is fast, especially fused by ``mx.compile``. So:
+
+* ``gelu`` is the exact erf GELU with erf as a rational polynomial (Eigen's float
+  approximation, max error ~1e-6), compiled: plain arithmetic only, ~8x faster;
+* ``softmax_numpy`` computes a softmax in place in numpy, for the big attention
+  matrices, whose exp is the cost;
+* ``sin`` is a range-reduced polynomial sine (error ~1e-6), compiled.
+
+Everything here takes and returns MLX arrays except ``softmax_numpy``. Compiled
+functions are built on first use, on the MLX thread that calls them.
+"""
+
+from __future__ import annotations
+
+import math
+
+_compiled: dict = {}
+
+# erf(x) ~ x * P(x^2) / Q(x^2) on [-4, 4]; erf is +-1 to float precision beyond.
+ERF_P = (
+    -2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
+    -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
+    -1.60960333262415e-02,
+)  # fmt: skip
+ERF_Q = (
+    -1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
+    -7.37332916720468e-03, -1.42647390514189e-02,
+)  # fmt: skip
+
+
+def _erf(x):
+    import mlx.core as mx
+
+    x = mx.clip(x, -4.0, 4.0)
+    x2 = x * x
+    p = ERF_P[0]
+    for c in ERF_P[1:]:
+        p = p * x2 + c
+    q = ERF_Q[0]
+    for c in ERF_Q[1:]:
+        q = q * x2 + c
+    return x * p / q
+
+
+def _gelu(x):
+    return x * (1.0 + _erf(x * 0.7071067811865476)) * 0.5
+
+
+# sin(x) for x in [-pi/2, pi/2]: odd minimax polynomial (max error ~1e-7 there).
+_SIN = (-2.3889859e-08, 2.7525562e-06, -1.9840874e-04, 8.3333310e-03, -1.6666667e-01)
+
+
+def _sin(x):
+    """sin by reduction to [-pi/2, pi/2]: x = k*pi + r, sin(x) = (-1)^k sin(r).
+
+    k is rounded with the 1.5*2^23 trick (adds only). pi is split in two parts so
+    that r keeps its precision for |x| up to a few thousand radians.
+    """
+    k = _round(x * (1.0 / math.pi))
+    r = (x - k * 3.140625) - k * 9.67653589793e-4
+    r2 = r * r
+    p = _SIN[0]
+    for c in _SIN[1:]:
+        p = p * r2 + c
+    s = r + r * r2 * p
+    parity = k - 2.0 * _round(k * 0.5 - 0.25)  # k mod 2, exact for integral k
+    return s * (1.0 - 2.0 * parity)
+
+
+def _round(x):
+    """Round to nearest by adding and removing 1.5 * 2^23 (|x| < 2^22)."""
+    return (x + 12582912.0) - 12582912.0
+
+
+def _compiled_function(name, function):
+    compiled = _compiled.get(name)
+    if compiled is None:
+        import mlx.core as mx
+
+        compiled = _compiled[name] = mx.compile(function)
+    return compiled
+
+
+def gelu(x):
+    """Exact (erf) GELU, as ``mlx.nn.gelu``, without MLX-CPU's scalar erf."""
+    return _compiled_function("gelu", _gelu)(x)
+
+
+def sin(x):
+    """``mx.sin`` without MLX-CPU's scalar sine (error ~1e-6 for |x| < ~1e4)."""
+    return _compiled_function("sin", _sin)(x)
+
+
+def softmax_numpy(scores, axis=-1):
+    """Softmax of a numpy float32 array, in place; returns the same array."""
+    import numpy as np
+
+    scores -= scores.max(axis=axis, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=axis, keepdims=True)
+    return scores
+
+
+# -- numpy's own BLAS threads -------------------------------------------------------
+
+_numpy_blas: dict = {}
+
+
+def set_numpy_blas_threads(count: int) -> int | None:
+    """Set the thread count of numpy's bundled OpenBLAS; return the old one (None: unknown).
+
+    Small matrix-vector products (a decoder step: 384 x 1536) finish before a second
+    BLAS thread wakes up: multi-threaded, each waits ~50 us for it, ~3x their cost.
+    numpy's wheels bundle a renamed OpenBLAS (``scipy_openblas_*``) that the usual
+    environment variables only set at start-up; this finds its setter once. Other
+    numpy builds (MKL, Accelerate) are left alone.
+    """
+    functions = _numpy_blas_functions()
+    if functions is None:
+        return None
+    getter, setter = functions
+    previous = getter()
+    if previous != count:
+        setter(count)
+    return previous
+
+
+def _numpy_blas_functions():
+    if "functions" in _numpy_blas:
+        return _numpy_blas["functions"]
+    import ctypes
+    import glob
+    import os
+
+    import numpy
+
+    found = None
+    folder = os.path.join(os.path.dirname(os.path.dirname(numpy.__file__)), "numpy.libs")
+    for path in sorted(glob.glob(os.path.join(folder, "*openblas*.so*"))):
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "64_"), ("openblas", "")):
+            getter = getattr(library, f"{prefix}_get_num_threads{suffix}", None)
+            setter = getattr(library, f"{prefix}_set_num_threads{suffix}", None)
+            if getter is not None and setter is not None:
+                getter.restype = ctypes.c_int
+                setter.argtypes = [ctypes.c_int]
+                found = (getter, setter)
+                break
+        if found:
+            break
+    _numpy_blas["functions"] = found
+    return found
