@@ -147,6 +147,7 @@ def list_voices(path: Path) -> Optional[List[str]]:
 def load(path: Path, kind: str, model_id: str) -> Loaded:
     """Load a model folder with mlx-audio's own loader, then make it fast and usable here."""
     from . import cpu_speed, lazy_packages
+    from .whisper_tokenizer import light_processor_for
 
     cpu_speed.prepare_mlx()
     # Both packages only list their model families; import just the one we load.
@@ -159,7 +160,8 @@ def load(path: Path, kind: str, model_id: str) -> Loaded:
             from mlx_audio.tts.utils import load_model
         else:
             from mlx_audio.stt.utils import load_model
-        model = load_model(Path(path))
+        with light_processor_for(model_type):
+            model = load_model(Path(path))
     except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError) as e:
         raise ModelLoadError(f"Could not load {model_id} from {path}: {_one_line(e)}") from e
     if model_type == "kokoro":
