@@ -43,6 +43,7 @@ _state = {
     "whisper_fp32": 0,
     "whisper_fast_modules": 0,
     "fast_convs": 0,
+    "numpy_resblocks": 0,
 }
 _fast_classes: dict = {}
 
@@ -185,7 +186,10 @@ def optimise_model(model, kind: str) -> dict:
         _state["whisper_fast_modules"] += cpu_whisper.optimise(model)
         return {"fp16": False}
     if kind == "speech":
+        from . import cpu_kokoro
+
         _use_fast_convs(model)
+        _state["numpy_resblocks"] += cpu_kokoro.optimise(model)
     return {}
 
 
@@ -269,6 +273,14 @@ def _fast_class(cls):
     if fast is None:
 
         def __call__(self, x, conv):
+            import mlx.core as mx
+
+            if conv is mx.conv1d:
+                from . import cpu_kokoro
+
+                y = cpu_kokoro.conv_weighted(self, x)
+                if y is not None:
+                    return y
             return cls.__call__(self, x, _fast_equivalent(conv))
 
         fast = type(
@@ -394,7 +406,11 @@ def describe() -> dict:
         "device": device,
         "blas": _state["blas"] or _global_blas(),
         "blas_preloaded": bool(_state["blas"]),
+        # OpenBLAS picks its kernels from the CPU unless this pins them (it halves
+        # sgemm speed on an AVX-512 CPU pinned to Haswell, measured).
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
         "whisper_fp32_models": _state["whisper_fp32"],
         "whisper_fast_modules": _state["whisper_fast_modules"],
         "fast_conv_layers": _state["fast_convs"],
+        "numpy_resblocks": _state["numpy_resblocks"],
     }

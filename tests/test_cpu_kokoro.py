@@ -1,0 +1,99 @@
+"""Kokoro/kitten_tts residual blocks and plain convs in numpy (cpu_kokoro.py) match MLX.
+
+The whole-vocoder comparison lives in test_cpu_speed.py; these tests pin down each
+piece with random, non-trivial weights (Snake alphas away from 1, weight norms
+away from 1, a batch of two) so that a wrong axis or a missed term cannot hide.
+"""
+
+import sys
+
+import numpy as np
+import pytest
+
+mx = pytest.importorskip("mlx.core")
+
+from mlx.utils import tree_flatten, tree_unflatten  # noqa: E402
+
+from llm_mlx_audio import cpu_kokoro, cpu_speed  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or cpu_speed._mlx_uses_gpu(),
+    reason="the CPU speed-ups only apply on Linux without a GPU device",
+)
+
+
+def _randomise(module, seed):
+    mx.random.seed(seed)
+    params = []
+    for name, value in tree_flatten(module.parameters()):
+        noise = mx.random.normal(value.shape) * 0.3
+        offset = 1.0 if ("alpha" in name or "weight_g" in name) else 0.0
+        params.append((name, noise + offset))
+    module.update(tree_unflatten(params))
+    mx.eval(module.parameters())
+
+
+def _block(family, channels, kernel, style):
+    module = __import__(f"mlx_audio.tts.models.{family}.istftnet", fromlist=["AdaINResBlock1"])
+    return module.AdaINResBlock1(channels, kernel, (1, 3, 5), style)
+
+
+@pytest.mark.parametrize("family", ["kokoro", "kitten_tts"])
+@pytest.mark.parametrize("kernel", [3, 7, 11])
+def test_numpy_residual_block_matches_mlx(family, kernel):
+    block = _block(family, 24, kernel, 8)
+    _randomise(block, kernel)
+    x = mx.random.normal((2, 24, 90))
+    s = mx.random.normal((2, 8))
+    expected = np.array(block(x, s))
+
+    assert cpu_kokoro.optimise(block) == 1
+    assert type(block).__name__ == "FastAdaINResBlock1"
+    actual = block(x, s)
+
+    assert actual.shape == x.shape and actual.dtype == mx.float32
+    np.testing.assert_allclose(np.array(actual), expected, atol=1e-4 * np.abs(expected).max(), rtol=1e-4)
+
+
+def test_numpy_block_follows_replaced_weights():
+    block = _block("kokoro", 16, 3, 8)
+    _randomise(block, 1)
+    cpu_kokoro.optimise(block)
+    x, s = mx.random.normal((1, 16, 40)), mx.random.normal((1, 8))
+    before = np.array(block(x, s))
+    _randomise(block, 2)  # new arrays: the cached numpy kernels must be rebuilt
+    after = np.array(block(x, s))
+    stock = type(block).__mro__[2].__call__(block, x, s)  # mlx-audio's own __call__
+    np.testing.assert_allclose(after, np.array(stock), atol=1e-4 * np.abs(after).max(), rtol=1e-4)
+    assert not np.allclose(before, after)
+
+
+@pytest.mark.parametrize(
+    "in_ch, out_ch, kernel, padding, dilation",
+    [(8, 8, 3, 1, 1), (8, 22, 7, 3, 1), (6, 10, 5, 6, 3), (4, 4, 3, 0, 1), (5, 7, 1, 0, 1)],
+)
+def test_numpy_conv_weighted_matches_mlx(in_ch, out_ch, kernel, padding, dilation):
+    from mlx_audio.tts.models.kokoro.istftnet import ConvWeighted
+
+    conv = ConvWeighted(in_ch, out_ch, kernel, stride=1, padding=padding, dilation=dilation)
+    _randomise(conv, kernel + padding)
+    x = mx.random.normal((2, 33, in_ch))
+    expected = np.array(conv(x, mx.conv1d))
+
+    actual = cpu_kokoro.conv_weighted(conv, x)
+
+    assert actual is not None
+    np.testing.assert_allclose(np.array(actual), expected, atol=1e-5 * max(1, np.abs(expected).max()), rtol=1e-4)
+
+
+def test_numpy_conv_weighted_declines_what_it_does_not_compute():
+    from mlx_audio.tts.models.kokoro.istftnet import ConvWeighted
+
+    strided = ConvWeighted(4, 4, 3, stride=2, padding=1)
+    grouped = ConvWeighted(4, 4, 3, padding=1, groups=2)
+    plain = ConvWeighted(4, 4, 3, padding=1)
+    x = mx.random.normal((1, 10, 4))
+    assert cpu_kokoro.conv_weighted(strided, x) is None
+    assert cpu_kokoro.conv_weighted(grouped, x) is None
+    assert cpu_kokoro.conv_weighted(plain, x.astype(mx.float16)) is None
+    assert cpu_kokoro.conv_weighted(plain, mx.random.normal((1, 10, 3))) is None  # channel mismatch
