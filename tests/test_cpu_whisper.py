@@ -60,7 +60,7 @@ def test_every_whisper_module_gets_its_cpu_version(pair):
     stock, fast = pair
     names = {type(m).__name__ for m in fast.modules()}
     assert {"FastAudioEncoder", "FastTextDecoder", "FastResidualAttentionBlock"} <= names
-    assert {"FastSelfAttention", "FastCrossAttention"} <= names
+    assert "FastCrossAttention" in names
     assert type(fast).__name__ == "FastWhisper"
     # still instances of mlx-audio's classes, with the same weights
     assert isinstance(fast, type(stock)) and isinstance(fast.decoder, type(stock.decoder))
