@@ -1,12 +1,14 @@
-"""Time the kernels that llm_mlx_audio.cpu_speed speeds up, with and without it.
+"""Time the kernels that the CPU speed-ups replace, with and without them.
 
     python benchmarks/bench_kernels.py [--repeats 3]
 
 The BLAS can only be chosen before mlx.core is imported, so each BLAS runs in its
 own child process: "reference" (the mlx-cpu wheel's own, LLM_MLX_AUDIO_CPU_FAST=0)
 and "optimised" (whatever cpu_speed.prepare_mlx() preloads). Each child times MLX's
-own convolutions and cpu_speed's rewrites. Printed: median milliseconds per kernel and
-the speed-up of "everything on" over "everything off".
+own kernels, cpu_speed's MLX rewrites ("fast") and, where the plugin computes a
+kernel in numpy/scipy instead (cpu_kernels, cpu_kokoro, cpu_whisper), that version
+("numpy"). Printed: median milliseconds per kernel and the speed-up of the fastest
+"everything on" version over "everything off".
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def child(repeats):
     results["matmul fp32 1500x384x1536"] = {"mlx": _median_ms(lambda: a @ b, repeats)}
     a16, b16 = a.astype(mx.float16), b.astype(mx.float16)
     results["matmul fp16 1500x384x1536"] = {"mlx": _median_ms(lambda: a16 @ b16, repeats)}
+    results.update(_elementwise(repeats))
     for name, op, x_shape, w_shape, options in CONVS:
         x = mx.random.normal(x_shape)
         w = mx.random.normal(w_shape) * (w_shape[1] * w_shape[2]) ** -0.5
@@ -71,7 +74,83 @@ def child(repeats):
             "fast": _median_ms(lambda f=fast, x=x, w=w, o=options: f(x, w, **o), repeats),
             "max_abs_error": error,
         }
+        if op == "dilated" and cpu_speed.enabled():
+            results[name]["numpy"] = _numpy_conv_ms(x, w, options, repeats)
+    results["matmul fp32 1500x384x1536"]["numpy"] = _numpy_ms(
+        lambda an=np_array(a), bn=np_array(b): an @ bn, repeats
+    )
     print(json.dumps(results))
+
+
+def np_array(a):
+    import numpy as np
+
+    return np.array(a)
+
+
+def _numpy_ms(fn, repeats):
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2] * 1000
+
+
+def _numpy_conv_ms(x, w, options, repeats):
+    """cpu_kokoro's conv: one accumulating sgemm per tap (MLX weight layout out, k, in)."""
+    import numpy as np
+
+    from llm_mlx_audio import cpu_kokoro
+
+    xn, wn = np.array(x), np.array(w)
+    taps = [np.ascontiguousarray(wn[:, j, :].T) for j in range(wn.shape[1])]
+    return _numpy_ms(
+        lambda: cpu_kokoro._conv(xn, taps, None, options["padding"], options["dilation"]), repeats
+    )
+
+
+def _elementwise(repeats):
+    """Whisper-tiny's attention softmax and GELU, Kokoro's Snake sine: MLX vs the plugin's."""
+    import mlx.core as mx
+    import numpy as np
+    from mlx import nn
+
+    from llm_mlx_audio import cpu_kernels
+
+    scores = mx.random.normal((6, 1500, 1500))
+    hidden = mx.random.normal((1500, 1536))
+    phase = mx.random.normal((1, 12000, 128)) * 3
+    rows = {
+        "softmax 6x1500x1500": {"mlx": _median_ms(lambda: mx.softmax(scores, axis=-1, precise=True), repeats)},
+        "gelu (erf) 1500x1536": {"mlx": _median_ms(lambda: nn.gelu(hidden), repeats)},
+        "sin 12000x128": {"mlx": _median_ms(lambda: mx.sin(phase), repeats)},
+    }
+    if cpu_speed_enabled():
+        mx.eval(scores)
+        rows["softmax 6x1500x1500"]["numpy"] = _numpy_ms(
+            lambda: cpu_kernels.softmax_numpy(np.array(scores)), repeats
+        )
+        rows["gelu (erf) 1500x1536"]["fast"] = _median_ms(lambda: cpu_kernels.gelu(hidden), repeats)
+        rows["sin 12000x128"]["fast"] = _median_ms(lambda: cpu_kernels.sin(phase), repeats)
+        rows["sin 12000x128"]["numpy"] = _numpy_ms(lambda p=np.array(phase): np.sin(p), repeats)
+        errors = {
+            "softmax 6x1500x1500": np.abs(
+                cpu_kernels.softmax_numpy(np.array(scores)) - np.array(mx.softmax(scores, axis=-1, precise=True))
+            ).max(),
+            "gelu (erf) 1500x1536": mx.max(mx.abs(cpu_kernels.gelu(hidden) - nn.gelu(hidden))).item(),
+            "sin 12000x128": mx.max(mx.abs(cpu_kernels.sin(phase) - mx.sin(phase))).item(),
+        }
+        for name, error in errors.items():
+            rows[name]["max_abs_error"] = float(error)
+    return rows
+
+
+def cpu_speed_enabled():
+    from llm_mlx_audio import cpu_speed
+
+    return cpu_speed.enabled()
 
 
 def run_child(switch, repeats):
@@ -95,7 +174,10 @@ def main():
     optimised = run_child("1", args.repeats)
     print(f"BLAS: reference (mlx-cpu wheel) vs {optimised['blas'] or 'none found'}; "
           f"median of {args.repeats}, ms")
-    header = f"{'kernel':28} {'ref+mlx':>9} {'ref+fast':>9} {'opt+mlx':>9} {'opt+fast':>9} {'speed-up':>9} {'max err':>9}"
+    header = (
+        f"{'kernel':28} {'ref+mlx':>9} {'ref+fast':>9} {'opt+mlx':>9} {'opt+fast':>9} "
+        f"{'numpy':>9} {'speed-up':>9} {'max err':>9}"
+    )
     print(header)
     print("-" * len(header))
     for name, ref in reference.items():
@@ -103,10 +185,12 @@ def main():
             continue
         opt = optimised[name]
         off = ref["mlx"]
-        on = opt.get("fast", opt["mlx"])
+        on = min(opt[key] for key in ("mlx", "fast", "numpy") if key in opt)
+        nan = float("nan")
         print(
-            f"{name:28} {off:9.1f} {ref.get('fast', float('nan')):9.1f} {opt['mlx']:9.1f} "
-            f"{opt.get('fast', float('nan')):9.1f} {off / on:8.1f}x {opt.get('max_abs_error', 0):9.1e}"
+            f"{name:28} {off:9.1f} {ref.get('fast', nan):9.1f} {opt['mlx']:9.1f} "
+            f"{opt.get('fast', nan):9.1f} {opt.get('numpy', nan):9.1f} {off / on:8.1f}x "
+            f"{opt.get('max_abs_error', 0):9.1e}"
         )
 
 
