@@ -97,3 +97,35 @@ def test_numpy_conv_weighted_declines_what_it_does_not_compute():
     assert cpu_kokoro.conv_weighted(grouped, x) is None
     assert cpu_kokoro.conv_weighted(plain, x.astype(mx.float16)) is None
     assert cpu_kokoro.conv_weighted(plain, mx.random.normal((1, 10, 3))) is None  # channel mismatch
+
+
+@pytest.mark.parametrize("family", ["kokoro", "kitten_tts"])
+def test_numpy_lstm_matches_mlx_in_both_directions(family):
+    module = __import__(f"mlx_audio.tts.models.{family}.modules", fromlist=["LSTM"])
+    lstm = module.LSTM(12, 8)
+    _randomise(lstm, 4)
+    x = mx.random.normal((2, 17, 12))
+    h0, c0 = mx.random.normal((2, 8)), mx.random.normal((2, 8))
+    expected = lstm(x)
+    expected_from_state = lstm(x, h0, c0, h0 * 0.5, c0 * 0.5)
+
+    assert cpu_kokoro.optimise(lstm) == 1
+    assert type(lstm).__name__ == "FastLSTM"
+    actual = lstm(x)
+    actual_from_state = lstm(x, h0, c0, h0 * 0.5, c0 * 0.5)
+
+    for got, want in ((actual, expected), (actual_from_state, expected_from_state)):
+        output, ((fh, fc), (bh, bc)) = got
+        want_output, ((wfh, wfc), (wbh, wbc)) = want
+        for a, b in ((output, want_output), (fh, wfh), (fc, wfc), (bh, wbh), (bc, wbc)):
+            assert a.shape == b.shape
+            np.testing.assert_allclose(np.array(a), np.array(b), atol=2e-6, rtol=1e-5)
+
+
+def test_fake_quantised_kitten_lstm_keeps_mlx():
+    from mlx_audio.tts.models.kitten_tts.modules import LSTM
+
+    lstm = LSTM(4, 4)
+    lstm.activation_quant = True
+    assert cpu_kokoro.optimise(lstm) == 0
+    assert type(lstm) is LSTM
