@@ -6,7 +6,7 @@ Each script runs in its own process, one after the other (never two at once: the
 would measure each other), and writes its rows to RESULTS/<name>.json; the summary
 (also written to RESULTS/summary.md) lists every comparison with our median, the
 anchor's median, the ratio, peak RSS on both sides and whether the target is met.
-Full run: about 12-15 minutes on a 2-core machine; --quick: about 5.
+Full run: about 7 minutes on a 2-core machine; --quick: about 3.
 """
 
 from __future__ import annotations
