@@ -9,15 +9,13 @@ Plain arithmetic is fast, especially fused by ``mx.compile``. So:
   approximation, max error ~1e-6), compiled: plain arithmetic only, ~8x faster;
 * ``softmax_numpy`` computes a softmax in place in numpy, for the big attention
   matrices, whose exp is the cost;
-* ``sin`` is a range-reduced polynomial sine (error ~1e-6), compiled.
+* ``set_numpy_blas_threads`` sets numpy's own OpenBLAS thread count at run time.
 
-Everything here takes and returns MLX arrays except ``softmax_numpy``. Compiled
-functions are built on first use, on the MLX thread that calls them.
+``gelu`` takes and returns MLX arrays; it is compiled on first use, on the MLX thread
+that calls it. The numpy paths use the same erf coefficients (``ERF_P``, ``ERF_Q``).
 """
 
 from __future__ import annotations
-
-import math
 
 _compiled: dict = {}
 
@@ -51,32 +49,6 @@ def _gelu(x):
     return x * (1.0 + _erf(x * 0.7071067811865476)) * 0.5
 
 
-# sin(x) for x in [-pi/2, pi/2]: odd minimax polynomial (max error ~1e-7 there).
-_SIN = (-2.3889859e-08, 2.7525562e-06, -1.9840874e-04, 8.3333310e-03, -1.6666667e-01)
-
-
-def _sin(x):
-    """sin by reduction to [-pi/2, pi/2]: x = k*pi + r, sin(x) = (-1)^k sin(r).
-
-    k is rounded with the 1.5*2^23 trick (adds only). pi is split in two parts so
-    that r keeps its precision for |x| up to a few thousand radians.
-    """
-    k = _round(x * (1.0 / math.pi))
-    r = (x - k * 3.140625) - k * 9.67653589793e-4
-    r2 = r * r
-    p = _SIN[0]
-    for c in _SIN[1:]:
-        p = p * r2 + c
-    s = r + r * r2 * p
-    parity = k - 2.0 * _round(k * 0.5 - 0.25)  # k mod 2, exact for integral k
-    return s * (1.0 - 2.0 * parity)
-
-
-def _round(x):
-    """Round to nearest by adding and removing 1.5 * 2^23 (|x| < 2^22)."""
-    return (x + 12582912.0) - 12582912.0
-
-
 def _compiled_function(name, function):
     compiled = _compiled.get(name)
     if compiled is None:
@@ -89,11 +61,6 @@ def _compiled_function(name, function):
 def gelu(x):
     """Exact (erf) GELU, as ``mlx.nn.gelu``, without MLX-CPU's scalar erf."""
     return _compiled_function("gelu", _gelu)(x)
-
-
-def sin(x):
-    """``mx.sin`` without MLX-CPU's scalar sine (error ~1e-6 for |x| < ~1e4)."""
-    return _compiled_function("sin", _sin)(x)
 
 
 def softmax_numpy(scores, axis=-1):

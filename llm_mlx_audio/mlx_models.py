@@ -197,6 +197,10 @@ def _generate_speech(loaded: Loaded, text: str, voice, speed, language) -> Itera
     except ImportError as e:
         # e.g. Kokoro's Japanese or Chinese text front-ends are optional extras of misaki
         raise AudioError(f"This language needs an optional package: {_one_line(e)}") from e
+    except IndexError as e:
+        # kitten_tts indexes its phonemizer's output unchecked: text that eSpeak turns
+        # into nothing ("<0>" after its cleaner) fails there instead of giving no audio.
+        raise AudioError(f"The model found nothing it could speak in this text ({_one_line(e)})") from e
 
 
 def _transcribe(loaded: Loaded, samples, language, prompt, temperature, word_timestamps):

@@ -117,6 +117,17 @@ def test_speak_refuses_empty_text(llm_cli, tiny_models, tmp_path, text):
     assert_refused(llm_cli("speak", "-o", str(out), input=text), "No text to speak", out)
 
 
+@pytest.mark.parametrize("text", ["<0>", "...", "(("])
+def test_speak_refuses_text_with_nothing_to_say(llm_cli, tiny_models, tmp_path, text):
+    # eSpeak gives kitten_tts no phonemes for these (found by the server's fuzz test)
+    out = tmp_path / "x.wav"
+    result = llm_cli("speak", "-o", str(out), text)
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    assert len([line for line in result.output.splitlines() if line.strip()]) == 1
+    assert not out.exists()
+
+
 def test_speak_refuses_an_unknown_model(llm_cli, tiny_models, tmp_path):
     out = tmp_path / "x.wav"
     result = llm_cli("speak", "Hi.", "-m", "no-such-model", "-o", str(out))

@@ -198,12 +198,6 @@ def test_fast_gelu_matches_mlx_gelu():
     _close(cpu_kernels.gelu(x), nn.gelu(x), atol=2e-6)
 
 
-@pytest.mark.parametrize("limit", [4.0, 100.0, 3000.0])
-def test_fast_sin_matches_mlx_sin(limit):
-    x = mx.array(np.linspace(-limit, limit, 100_003, dtype=np.float32))
-    _close(cpu_kernels.sin(x), mx.sin(x), atol=1e-6)
-
-
 def test_numpy_softmax_matches_mlx_and_works_in_place():
     scores = np.random.default_rng(2).standard_normal((3, 7, 50)).astype(np.float32) * 10
     expected = np.array(mx.softmax(mx.array(scores), axis=-1, precise=True))
