@@ -1,4 +1,4 @@
-"""Kokoro's (and kitten_tts's) vocoder residual blocks on a CPU, in numpy.
+"""Kokoro's (and kitten_tts's) hot loops on a CPU, in numpy.
 
 ~90% of Kokoro's time on a CPU goes to the vocoder's AdaINResBlock1 blocks: per
 second of speech, 4800 frames x 128 channels (and 800 x 256) pass through 6 convs,
@@ -14,13 +14,15 @@ just a wider shift, no im2col copy, no padded copy -- with the weight-normalised
 kernels computed once. Kokoro's RTF on 2 cores went from 1.09 to 0.46. The
 block takes and returns MLX arrays exactly like mlx-audio's, same maths in fp32:
 results match the stock block to float rounding (tests compare them).
+
+The same conv serves every other stride-1 weight-normalised conv (``conv_weighted``,
+called from cpu_speed's fast ConvWeighted), and the LSTMs' time loops run in numpy
+too (``NumpyLSTM``). All numpy kernels are built when the model loads (``prepare``).
 """
 
 from __future__ import annotations
 
 import sys
-
-from . import cpu_kernels
 
 _FAMILIES = ("mlx_audio.tts.models.kokoro", "mlx_audio.tts.models.kitten_tts")
 _swapped_classes: dict = {}

@@ -222,7 +222,6 @@ class FastTextDecoder:
 
 def _numpy_step(decoder, tokens, kv_cache):
     import mlx.core as mx
-    import numpy as np
 
     mx.eval(tokens, kv_cache)
     weights = _numpy_weights(decoder)
