@@ -199,68 +199,89 @@ class FastAudioEncoder:
 
 
 class FastTextDecoder:
-    """mlx-audio's decoder, with each new token after the first step run in numpy.
+    """mlx-audio's decoder, run in numpy.
 
     One token is a chain of ~150 small matrix-vector products and vector ops over the
     same weights (numpy views of the MLX arrays, no copies). MLX-CPU spends ~40 us of
     dispatch per op on them and calls a slower BLAS for the 51864-wide vocabulary
     projection; numpy does the whole step in ~1/3 of the time (measured on tiny).
-    The first step (the prompt), word alignment and anything not fp32 go through
-    MLX as before. The cache keeps mlx-audio's layout, as numpy arrays after the
-    first step: only this decoder reads it, and beam search's re-indexing along
-    axis 0 works on either kind.
+    A prompt (the first step of a window, word alignment, language detection) is the
+    same maths over n tokens with a causal mask. The cache keeps mlx-audio's layout
+    for self-attention and FastCrossAttention's for cross-attention, as numpy arrays:
+    only this decoder reads it, and beam search's re-indexing along axis 0 works on
+    them. Anything not fp32, or several new tokens on top of a cache (which mlx-audio
+    never asks for), goes through MLX as before.
     """
 
     def __call__(self, x, xa, kv_cache=None):
         import mlx.core as mx
 
-        single = kv_cache is not None and x.shape[-1] == 1
-        if not single or self.token_embedding.weight.dtype != mx.float32:
+        usable = kv_cache is None or x.shape[-1] == 1
+        if not usable or self.token_embedding.weight.dtype != mx.float32 or xa.dtype != mx.float32:
             return super().__call__(x, xa, kv_cache=kv_cache)
-        return _numpy_step(self, x, kv_cache)
+        return _numpy_forward(self, x, xa, kv_cache)
 
 
-def _numpy_step(decoder, tokens, kv_cache):
+def _numpy_forward(decoder, tokens, xa, kv_cache):
     import mlx.core as mx
+    import numpy as np
 
-    mx.eval(tokens, kv_cache)
+    mx.eval(tokens, xa, kv_cache)
     weights = _numpy_weights(decoder)
-    threads = cpu_kernels.set_numpy_blas_threads(1)
+    ids = np.asarray(tokens)
+    # One new token: small products that finish before a second BLAS thread wakes up.
+    threads = cpu_kernels.set_numpy_blas_threads(1) if kv_cache is not None else None
     try:
-        x, new_cache, cross_qk = _numpy_blocks(weights, tokens, kv_cache)
+        x, new_cache, cross_qk = _numpy_blocks(weights, ids, np.asarray(xa), kv_cache)
     finally:
         if threads is not None:
             cpu_kernels.set_numpy_blas_threads(threads)
     x = _layer_norm(x, weights["ln"])
     logits = x @ weights["embedding"].T  # 51864 x 384: large enough for threads
-    return mx.array(logits[:, None, :]), new_cache, cross_qk
+    return mx.array(logits), new_cache, [mx.array(qk) for qk in cross_qk]
 
 
-def _numpy_blocks(weights, tokens, kv_cache):
-    import mlx.core as mx
+def _numpy_blocks(weights, ids, audio, kv_cache):
+    """(batch, n, state) hidden states, the new cache and each layer's cross-attention scores."""
     import numpy as np
 
-    offset = kv_cache[0][0][0].shape[1]
-    ids = np.asarray(tokens)[:, -1]
-    x = weights["embedding"][ids] + weights["positions"][offset]  # (batch, state)
+    batch, count = ids.shape
+    offset = 0 if kv_cache is None else kv_cache[0][0][0].shape[1]
+    x = weights["embedding"][ids] + weights["positions"][offset : offset + count]
     new_cache, cross_qk = [], []
-    for block, cache in zip(weights["blocks"], kv_cache):
-        (self_k, self_v), (cross_k, cross_v) = cache
+    for index, block in enumerate(weights["blocks"]):
+        heads = block["heads"]
         h = _layer_norm(x, block["attn_ln"])
         q, k, v = _linear(h, block["attn.query"]), _linear(h, block["attn.key"]), _linear(h, block["attn.value"])
-        self_k = np.concatenate([np.asarray(self_k), k[:, None]], axis=1)
-        self_v = np.concatenate([np.asarray(self_v), v[:, None]], axis=1)
-        heads = block["heads"]
+        if kv_cache is None:
+            self_k, self_v = k, v
+            cross_k, cross_v = _cross_cache(audio, block, heads)
+        else:
+            (self_k, self_v), (cross_k, cross_v) = kv_cache[index]
+            self_k = np.concatenate([np.asarray(self_k), k], axis=1)
+            self_v = np.concatenate([np.asarray(self_v), v], axis=1)
+            cross_k, cross_v = np.asarray(cross_k), np.asarray(cross_v)
         x = x + _linear(_self_attention(q, self_k, self_v, heads), block["attn.out"])
         h = _layer_norm(x, block["cross_attn_ln"])
-        q = _linear(h, block["cross_attn.query"])
-        attended, qk = _cross_attention(q, np.asarray(cross_k), np.asarray(cross_v), heads)
+        attended, qk = _cross_attention(_linear(h, block["cross_attn.query"]), cross_k, cross_v, heads)
         x = x + _linear(attended, block["cross_attn.out"])
         h = _linear(_layer_norm(x, block["mlp_ln"]), block["mlp1"])
         x = x + _linear(_gelu_numpy(h), block["mlp2"])
         new_cache.append(((self_k, self_v), (cross_k, cross_v)))
-        cross_qk.append(mx.array(qk))
+        cross_qk.append(qk)
     return x, new_cache, cross_qk
+
+
+def _cross_cache(audio, block, heads):
+    """The audio's keys (scaled, (b, h, w, frames)) and values ((b, h, frames, w)) for one layer."""
+    import numpy as np
+
+    batch, frames, state = audio.shape
+    width = state // heads
+    k = _linear(audio, block["cross_attn.key"]).reshape(batch, frames, heads, width)
+    v = _linear(audio, block["cross_attn.value"]).reshape(batch, frames, heads, width)
+    k = np.ascontiguousarray(k.transpose(0, 2, 3, 1)) * np.float32(width**-0.25)
+    return k, np.ascontiguousarray(v.transpose(0, 2, 1, 3))
 
 
 def _numpy_weights(decoder) -> dict:
@@ -325,24 +346,33 @@ def _layer_norm(x, layer):
 
 
 def _self_attention(q, k, v, heads):
-    """One query per sequence against all cached positions: (batch, state)."""
+    """n queries (the last n positions) against all cached positions, causally: (batch, n, state)."""
+    import numpy as np
+
     batch, length, state = k.shape
+    count = q.shape[1]
     width = state // heads
-    qh = q.reshape(batch, heads, 1, width) * (width**-0.5)
+    qh = q.reshape(batch, count, heads, width).transpose(0, 2, 1, 3) * np.float32(width**-0.5)
     kh = k.reshape(batch, length, heads, width).transpose(0, 2, 3, 1)
     vh = v.reshape(batch, length, heads, width).transpose(0, 2, 1, 3)
-    w = cpu_kernels.softmax_numpy(qh @ kh)
-    return (w @ vh).reshape(batch, state)
+    scores = qh @ kh  # (batch, heads, n, length)
+    if count > 1:  # query i sits at position length - n + i and sees nothing after it
+        later = np.triu(np.ones((count, length), bool), k=length - count + 1)
+        scores[..., later] = -np.inf
+    w = cpu_kernels.softmax_numpy(scores)
+    return (w @ vh).transpose(0, 2, 1, 3).reshape(batch, count, state)
 
 
 def _cross_attention(q, k, v, heads):
     """Against FastCrossAttention's cache: k pre-scaled (b, h, w, frames), v (b, h, frames, w)."""
-    batch, state = q.shape
+    import numpy as np
+
+    batch, count, state = q.shape
     width = state // heads
-    qh = q.reshape(batch, heads, 1, width) * (width**-0.25)
+    qh = q.reshape(batch, count, heads, width).transpose(0, 2, 1, 3) * np.float32(width**-0.25)
     qk = qh @ k
     w = cpu_kernels.softmax_numpy(qk.copy())
-    return (w @ v).reshape(batch, state), qk
+    return (w @ v).transpose(0, 2, 1, 3).reshape(batch, count, state), qk
 
 
 def _gelu_numpy(x):
