@@ -5,8 +5,6 @@ piece with random, non-trivial weights (Snake alphas away from 1, weight norms
 away from 1, a batch of two) so that a wrong axis or a missed term cannot hide.
 """
 
-import sys
-
 import numpy as np
 import pytest
 
@@ -14,12 +12,11 @@ mx = pytest.importorskip("mlx.core")
 
 from mlx.utils import tree_flatten, tree_unflatten  # noqa: E402
 
-from llm_mlx_audio import cpu_kokoro, cpu_speed  # noqa: E402
+from llm_mlx_audio import cpu_kokoro  # noqa: E402
 
-pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux") or cpu_speed._mlx_uses_gpu(),
-    reason="the CPU speed-ups only apply on Linux without a GPU device",
-)
+from cpu_path import on_the_cpu_path  # noqa: E402
+
+pytestmark = on_the_cpu_path
 
 
 def _randomise(module, seed):

@@ -19,17 +19,11 @@ mx = pytest.importorskip("mlx.core")
 
 from llm_mlx_audio import cpu_speed
 
-pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux") or cpu_speed._mlx_uses_gpu(),
-    reason="the CPU speed-ups only apply on Linux without a GPU device",
-)
+from cpu_path import on_the_cpu_path, speedups_on  # noqa: E402,F401  (speedups_on: autouse fixture)
+
+pytestmark = on_the_cpu_path
 
 TOLERANCE = 1e-5
-
-
-@pytest.fixture(autouse=True)
-def speedups_on(monkeypatch):
-    monkeypatch.delenv(cpu_speed.ENV_SWITCH, raising=False)
 
 
 def _random(shape, seed, scale=1.0):

@@ -256,12 +256,6 @@ def test_unknown_voice_is_a_bad_request(client):
     assert raised.value.body["param"] == "voice"
 
 
-def test_text_with_nothing_to_say_is_a_bad_request(client):
-    with pytest.raises(openai.BadRequestError) as raised:
-        speak(client, input="<0>")
-    assert "nothing it could speak" in raised.value.body["message"]
-
-
 def test_unknown_speech_model_is_not_found(client):
     with pytest.raises(openai.NotFoundError) as raised:
         speak(client, model="no-such-model")
@@ -286,6 +280,12 @@ def test_transcription_model_asked_to_speak_is_a_bad_request(client):
 
 
 # -- speech input errors ------------------------------------------------------------------
+
+
+def test_text_with_nothing_to_say_is_a_bad_request(client):
+    with pytest.raises(openai.BadRequestError) as raised:
+        speak(client, input="<0>")
+    assert "nothing it could speak" in raised.value.body["message"]
 
 
 def test_whitespace_input_is_a_bad_request(client):
