@@ -38,7 +38,9 @@ def _load(folder, fast):
 
 @pytest.fixture(scope="module")
 def pair(tiny_whisper):
-    return _load(tiny_whisper, fast=False), _load(tiny_whisper, fast=True)
+    with pytest.MonkeyPatch.context() as patch:  # module scope: before speedups_on runs
+        patch.delenv(cpu_speed.ENV_SWITCH, raising=False)
+        return _load(tiny_whisper, fast=False), _load(tiny_whisper, fast=True)
 
 
 def _mel(seed=3):
