@@ -125,3 +125,17 @@ def _numpy_blas_functions():
             break
     _numpy_blas["functions"] = found
     return found
+
+
+def cached_on(module, key, build):
+    """``build()``'s result, kept on an MLX module until ``key`` (one of its arrays) changes.
+
+    The numpy paths re-lay weights once per module. The result lives in the instance
+    ``__dict__``, outside the module's parameter tree (an MLX module is a dict of its
+    parameters), and is made again when the weights are replaced (``update`` puts new
+    array objects in, so ``key`` is compared by identity).
+    """
+    cached = module.__dict__.get("_llm_mlx_audio_numpy")
+    if cached is None or cached[0] is not key:
+        cached = module.__dict__["_llm_mlx_audio_numpy"] = (key, build())
+    return cached[1]

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import sys
 
+from . import cpu_kernels
+
 _FAMILIES = ("mlx_audio.tts.models.kokoro", "mlx_audio.tts.models.kitten_tts")
 _swapped_classes: dict = {}
 
@@ -156,13 +158,13 @@ def _sigmoid(x):
 
 def _numpy_params(block) -> list:
     """Weight-normalised kernels and the rest, as numpy arrays, made once per block."""
+    return cpu_kernels.cached_on(block, block.convs1[0].weight_v, lambda: _build_params(block))
+
+
+def _build_params(block) -> list:
     import mlx.core as mx
     import numpy as np
 
-    first = block.convs1[0].weight_v
-    cached = block.__dict__.get("_llm_mlx_audio_numpy")
-    if cached is not None and cached["key"] is first:
-        return cached["params"]
     alpha1, alpha2 = _alphas(block)
     stages = []
     for c1, c2, n1, n2, a1, a2 in zip(
@@ -174,7 +176,6 @@ def _numpy_params(block) -> list:
             "alpha2": np.asarray(a2.astype(mx.float32)).reshape(-1),
             "conv1": _conv_params(c1), "conv2": _conv_params(c2),
         })  # fmt: skip
-    block.__dict__["_llm_mlx_audio_numpy"] = {"key": first, "params": stages}
     return stages
 
 
@@ -292,11 +293,7 @@ def conv_weighted(module, x):
 
 def _conv_weighted_params(module):
     """A ConvWeighted's numpy kernels, made once (and again if its weights change)."""
-    cached = module.__dict__.get("_llm_mlx_audio_numpy")
-    if cached is None or cached["key"] is not module.weight_v:
-        cached = {"key": module.weight_v, "params": _conv_params(module)}
-        module.__dict__["_llm_mlx_audio_numpy"] = cached
-    return cached["params"]
+    return cpu_kernels.cached_on(module, module.weight_v, lambda: _conv_params(module))
 
 
 def prepare(model) -> None:

@@ -72,8 +72,9 @@ class FastCrossAttention:
     The stock layer caches ``(k, v)`` as (batch, frames, state) and, for every token,
     reshapes, transposes and scales all of them again. Here the cache holds
     ``(k * scale)`` as (batch, heads, head_dim, frames) and ``v`` as (batch, heads,
-    frames, head_dim), made once per audio window. Only this class reads its cache;
-    beam search re-indexes it along axis 0, which is still the batch axis.
+    frames, head_dim), made once per audio window. The numpy decoder builds the same
+    layout (``_cross_cache``), so a cache made by either is read by both; nothing else
+    reads it, and beam search re-indexes it along axis 0, still the batch axis.
     """
 
     def __call__(self, x, xa=None, mask=None, kv_cache=None):
@@ -162,13 +163,13 @@ def _encoder_block(block, x):
 
 def _block_weights(block) -> dict:
     """numpy views of an encoder block's weights, made once per block."""
+    return cpu_kernels.cached_on(block, block.attn.query.weight, lambda: _build_block_weights(block))
+
+
+def _build_block_weights(block) -> dict:
     import mlx.core as mx
     import numpy as np
 
-    key = block.attn.query.weight
-    cached = block.__dict__.get("_llm_mlx_audio_numpy")
-    if cached is not None and cached["key"] is key:
-        return cached["weights"]
     mx.eval(block.parameters())
 
     def linear(layer):
@@ -181,7 +182,6 @@ def _block_weights(block) -> dict:
     for name in ("query", "key", "value", "out"):
         weights[f"attn.{name}"] = linear(getattr(block.attn, name))
     weights["mlp1"], weights["mlp2"] = linear(block.mlp1), linear(block.mlp2)
-    block.__dict__["_llm_mlx_audio_numpy"] = {"key": key, "weights": weights}
     return weights
 
 
@@ -286,12 +286,15 @@ def _cross_cache(audio, block, heads):
 
 def _numpy_weights(decoder) -> dict:
     """numpy views of the decoder's (evaluated, fp32) weights, made once per model."""
+    return cpu_kernels.cached_on(
+        decoder, decoder.token_embedding.weight, lambda: _build_decoder_weights(decoder)
+    )
+
+
+def _build_decoder_weights(decoder) -> dict:
     import mlx.core as mx
     import numpy as np
 
-    cached = decoder.__dict__.get("_llm_mlx_audio_numpy")
-    if cached is not None and cached["embedding"] is decoder.token_embedding.weight:
-        return cached["weights"]
     mx.eval(decoder.parameters(), decoder.positional_embedding)
 
     def view(array):
@@ -319,11 +322,6 @@ def _numpy_weights(decoder) -> dict:
         "blocks": blocks,
         "ln": norm(decoder.ln),
     }
-    # Kept in the instance __dict__, outside the module's parameter tree (the module
-    # is a dict of its parameters); made again if the weights are replaced.
-    decoder.__dict__["_llm_mlx_audio_numpy"] = {
-        "embedding": decoder.token_embedding.weight, "weights": weights,
-    }  # fmt: skip
     return weights
 
 
