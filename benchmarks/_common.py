@@ -127,7 +127,7 @@ def ensure_models(kinds=("speech", "transcription")) -> dict:
     Done in a child so that the parent never imports mlx (the BLAS is chosen at import).
     """
     code = (
-        "import json, llm_mlx_audio.embedded as e\n"
+        "import json, llm_mlx_audio.engine.embedded as e\n"
         f"kinds = {list(kinds)!r}\n"
         "out = {}\n"
         "for k in kinds:\n"

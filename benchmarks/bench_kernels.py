@@ -48,7 +48,7 @@ def _median_ms(fn, repeats):
 
 
 def child(repeats):
-    from llm_mlx_audio import cpu_speed
+    from llm_mlx_audio.engine.patches import cpu as cpu_speed
 
     blas = cpu_speed.prepare_mlx()
     import mlx.core as mx
@@ -103,7 +103,7 @@ def _numpy_conv_ms(x, w, options, repeats):
     """cpu_kokoro's conv: one accumulating sgemm per tap (MLX weight layout out, k, in)."""
     import numpy as np
 
-    from llm_mlx_audio import cpu_kokoro
+    from llm_mlx_audio.engine.patches import kokoro_numpy as cpu_kokoro
 
     xn, wn = np.array(x), np.array(w)
     taps = [np.ascontiguousarray(wn[:, j, :].T) for j in range(wn.shape[1])]
@@ -118,7 +118,7 @@ def _elementwise(repeats):
     import numpy as np
     from mlx import nn
 
-    from llm_mlx_audio import cpu_kernels
+    from llm_mlx_audio.engine.patches import kernels as cpu_kernels
 
     scores = mx.random.normal((6, 1500, 1500))
     hidden = mx.random.normal((1500, 1536))
@@ -148,7 +148,7 @@ def _elementwise(repeats):
 
 
 def cpu_speed_enabled():
-    from llm_mlx_audio import cpu_speed
+    from llm_mlx_audio.engine.patches import cpu as cpu_speed
 
     return cpu_speed.enabled()
 

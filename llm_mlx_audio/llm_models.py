@@ -54,7 +54,7 @@ class TranscriptionLLMModel(llm.Model):
         @field_validator("response_format")
         @classmethod
         def known_format(cls, value):
-            from .transcript_formats import FORMATS
+            from .audio.writers import FORMATS
 
             if value is not None and value not in FORMATS:
                 raise ValueError(f"response_format must be one of {', '.join(FORMATS)}")
@@ -74,8 +74,8 @@ class TranscriptionLLMModel(llm.Model):
         return f"MLX transcription: {self.model_id}"
 
     def execute(self, prompt, stream, response, conversation):
-        from .lookup import find_model
-        from .transcript_formats import format_transcript
+        from .registry import find_model
+        from .audio.writers import format_transcript
 
         if conversation is not None and conversation.responses:
             raise llm.ModelError(f"{self.model_id} transcribes audio; it does not hold conversations")
@@ -107,7 +107,7 @@ class TranscriptionLLMModel(llm.Model):
 
 def register(register_model) -> None:
     """Register every transcription model (from any plugin) with llm."""
-    from .lookup import registered_models
+    from .registry import registered_models
 
     for model_id, registered in registered_models("transcription").items():
         register_model(TranscriptionLLMModel(model_id), aliases=registered.aliases or None)

@@ -17,7 +17,7 @@ def transcript_fragment(argument: str) -> llm.Fragment:
     memo does not transcribe it again.
     """
     from . import transcript_cache
-    from .lookup import find_model
+    from .registry import find_model
 
     path = Path(argument).expanduser()
     if not path.is_file():
@@ -34,7 +34,7 @@ def transcript_fragment(argument: str) -> llm.Fragment:
 def transcribe_audio(path: str, language: Optional[str] = None) -> str:
     """Transcribe the speech in an audio or video file (wav, mp3, m4a, ogg, webm, mp4...)
     and return the text. language is a code like "en"; leave it out to detect it."""
-    from .lookup import find_model
+    from .registry import find_model
 
     return find_model("transcription", None).transcribe(path, language=language).text
 
@@ -43,13 +43,13 @@ def speak(text: str, output_path: Optional[str] = None, voice: Optional[str] = N
     """Speak text aloud through the speakers, or save it as an audio file when
     output_path is given (format from its extension: .wav, .mp3, .flac, .opus, .aac).
     Returns where the audio went."""
-    from .lookup import find_model
+    from .registry import find_model
 
     audio = find_model("speech", None).speak(text, voice=voice)
     if output_path:
         audio.save(output_path)
         return f"Saved {audio.duration:.1f} seconds of speech to {output_path}"
-    from .playback import check_playback, play_audio
+    from .audio.playback import check_playback, play_audio
 
     check_playback()
     play_audio(audio)

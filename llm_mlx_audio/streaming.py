@@ -13,8 +13,8 @@ import codecs
 import os
 from typing import IO, Iterable, Iterator, Optional
 
-from .base import Audio, SpeechModel
-from .text_segments import stream_sentences
+from .models import Audio, SpeechModel
+from .sentences import stream_sentences
 
 
 def stream_speech(

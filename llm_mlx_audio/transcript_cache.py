@@ -13,7 +13,7 @@ from typing import Optional
 
 import llm
 
-from .base import Transcript
+from .models import Transcript
 
 CACHE_DIR = "llm-mlx-audio-transcripts"
 
@@ -49,7 +49,7 @@ def store(digest: str, model_id: str, transcript: Transcript) -> None:
 
 
 def transcript_from_dict(data: dict) -> Transcript:
-    from .base import Segment, Word
+    from .models import Segment, Word
 
     segments = [
         Segment(

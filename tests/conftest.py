@@ -49,7 +49,7 @@ def shared_tiny_models(shared_user_dir, tiny_whisper, tiny_kitten):
     import llm
 
     from llm_mlx_audio import catalog
-    from llm_mlx_audio.importing import import_model
+    from llm_mlx_audio.engine.importing import import_model
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LLM_USER_PATH", str(shared_user_dir))

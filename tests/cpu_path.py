@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from llm_mlx_audio import cpu_speed
+from llm_mlx_audio.engine.patches import cpu as cpu_speed
 
 on_the_cpu_path = pytest.mark.skipif(
     not sys.platform.startswith("linux") or cpu_speed._mlx_uses_gpu(),

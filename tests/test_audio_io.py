@@ -16,7 +16,7 @@ import av
 import numpy as np
 import pytest
 
-from llm_mlx_audio.audio_io import (
+from llm_mlx_audio.audio.codec import (
     FORMATS,
     MIME_TYPES,
     AudioDecodeError,
@@ -117,7 +117,7 @@ def test_every_format_has_a_mime_type():
 
 
 def test_importing_audio_io_does_not_import_pyav():
-    code = "import sys, llm_mlx_audio.audio_io; print('av' in sys.modules)"
+    code = "import sys, llm_mlx_audio.audio.codec; print('av' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

@@ -128,7 +128,7 @@ def test_download_refuses_a_text_model_before_fetching_weights(tmp_path):
 
 
 def test_the_token_comes_from_llm_keys_and_is_never_printed(llm_cli, user_dir, monkeypatch, tmp_path):
-    from llm_mlx_audio.download import hf_token
+    from llm_mlx_audio.engine.download import hf_token
 
     llm_cli("keys", "set", "huggingface", "--value", "hf_secret_value_123")
     assert hf_token() == "hf_secret_value_123"

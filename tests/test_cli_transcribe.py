@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from llm_mlx_audio.audio_io import encode_audio
+from llm_mlx_audio.audio.codec import encode_audio
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_transcribe_reads_audio_from_stdin(llm_cli, tiny_models, clip):
 
 
 def test_many_files_load_the_model_once(llm_cli, tiny_models, clip, tmp_path):
-    from llm_mlx_audio.pool import get_pool
+    from llm_mlx_audio.engine.pool import get_pool
 
     copies = []
     for i in range(3):
@@ -137,7 +137,7 @@ def test_every_speech_format_transcribes_back(llm_cli, tiny_models, tmp_path, fo
     assert llm_cli("speak", "Round trip through a format.", "-o", str(out), "--format", format).exit_code == 0
     if format == "pcm":
         # raw samples carry no header: wrap them the way a user would (24 kHz, 16-bit mono)
-        from llm_mlx_audio.audio_io import encode_audio
+        from llm_mlx_audio.audio.codec import encode_audio
 
         samples = np.frombuffer(out.read_bytes(), "<i2").astype(np.float32) / 32767
         out = tmp_path / "spoken-pcm.wav"

@@ -12,7 +12,7 @@ mx = pytest.importorskip("mlx.core")
 
 from mlx.utils import tree_flatten, tree_unflatten  # noqa: E402
 
-from llm_mlx_audio import cpu_kokoro  # noqa: E402
+from llm_mlx_audio.engine.patches import kokoro_numpy as cpu_kokoro  # noqa: E402
 
 from cpu_path import on_the_cpu_path  # noqa: E402
 

@@ -17,7 +17,7 @@ import pytest
 
 mx = pytest.importorskip("mlx.core")
 
-from llm_mlx_audio import cpu_speed
+from llm_mlx_audio.engine.patches import cpu as cpu_speed
 
 from cpu_path import on_the_cpu_path, speedups_on  # noqa: E402,F401  (speedups_on: autouse fixture)
 
@@ -315,7 +315,7 @@ def _run_fresh(code, **env):
 
 PRELOAD = """
     import json, os, sys
-    from llm_mlx_audio import cpu_speed
+    from llm_mlx_audio.engine.patches import cpu as cpu_speed
     assert "mlx.core" not in sys.modules
     path = cpu_speed.prepare_mlx()
     again = cpu_speed.prepare_mlx()
@@ -354,7 +354,7 @@ def test_prepare_mlx_after_mlx_import_returns_none():
     code = """
         import json
         import mlx.core
-        from llm_mlx_audio import cpu_speed
+        from llm_mlx_audio.engine.patches import cpu as cpu_speed
         print(json.dumps({"path": cpu_speed.prepare_mlx()}))
     """
     assert _run_fresh(code, **{cpu_speed.ENV_SWITCH: "1"})["path"] is None
@@ -363,7 +363,7 @@ def test_prepare_mlx_after_mlx_import_returns_none():
 def test_importing_cpu_speed_does_not_import_mlx():
     code = """
         import json, sys
-        from llm_mlx_audio import cpu_speed
+        from llm_mlx_audio.engine.patches import cpu as cpu_speed
         heavy = ("mlx", "mlx_audio", "transformers", "sounddevice", "av", "onnxruntime")
         print(json.dumps({"heavy": [m for m in heavy if m in sys.modules]}))
     """

@@ -14,7 +14,11 @@ import pytest
 
 mx = pytest.importorskip("mlx.core")
 
-from llm_mlx_audio import cpu_kernels, cpu_speed, cpu_whisper
+from llm_mlx_audio.engine.patches import (
+    kernels as cpu_kernels,
+    cpu as cpu_speed,
+    whisper_numpy as cpu_whisper,
+)
 
 from cpu_path import on_the_cpu_path, speedups_on  # noqa: E402,F401  (speedups_on: autouse fixture)
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from llm_mlx_audio import detection
-from llm_mlx_audio.detection import (
+from llm_mlx_audio.engine import detection
+from llm_mlx_audio.engine.detection import (
     AUDIO,
     CODEC,
     EMBEDDINGS,

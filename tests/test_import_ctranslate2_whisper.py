@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from llm_mlx_audio.importers.ctranslate2_whisper import convert, looks_like, packaged_source
-from llm_mlx_audio.importers.errors import ImportFormatError
+from llm_mlx_audio.engine.importers.ctranslate2_whisper import convert, looks_like, packaged_source
+from llm_mlx_audio.engine.importers.errors import ImportFormatError
 
 OPENBLAS = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0"
 SENTENCES = [
@@ -410,7 +410,7 @@ def test_discovery_imports_nothing_heavy():
     code = (
         "import sys, llm_mlx_audio\n"
         "before = set(sys.modules)\n"
-        "from llm_mlx_audio.importers import ctranslate2_whisper as c\n"
+        "from llm_mlx_audio.engine.importers import ctranslate2_whisper as c\n"
         "path = c.packaged_source()\n"
         "if path is not None: assert c.looks_like(path)\n"
         f"print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] in {heavy!r}))\n"

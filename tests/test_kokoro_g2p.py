@@ -20,8 +20,8 @@ pytest.importorskip("misaki")
 pytest.importorskip("spacy")
 pytest.importorskip("espeakng_loader")
 
-from llm_mlx_audio import kokoro_g2p  # noqa: E402
-from llm_mlx_audio.importers import kokoro_onnx  # noqa: E402
+from llm_mlx_audio.engine.patches import kokoro_g2p  # noqa: E402
+from llm_mlx_audio.engine.importers import kokoro_onnx  # noqa: E402
 
 PACKAGED_VOICES = ["jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"]
 needs_packaged_kokoro = pytest.mark.skipif(
@@ -67,7 +67,7 @@ def kokoro(converted):
 
     model = load_model(converted)
     try:  # the product's CPU speed-ups when present: a stock vocoder is ~10x slower here
-        from llm_mlx_audio.cpu_speed import optimise_model
+        from llm_mlx_audio.engine.patches.cpu import optimise_model
 
         optimise_model(model, "speech")
     except ImportError:

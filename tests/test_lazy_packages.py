@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from llm_mlx_audio import lazy_packages
+from llm_mlx_audio.engine.patches import lazy_packages
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_mlx_audio_whisper_loads_without_the_other_model_families(tiny_whisper):
     code = textwrap.dedent(
         f"""
         import sys, warnings
-        from llm_mlx_audio import lazy_packages
+        from llm_mlx_audio.engine.patches import lazy_packages
         assert lazy_packages.defer_init("mlx_audio.stt.models")
         from mlx_audio.stt.utils import load_model
         with warnings.catch_warnings():

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from llm_mlx_audio.mlx_thread import MLXThread
+from llm_mlx_audio.engine.thread import MLXThread
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_a_consumer_that_stops_early_stops_the_producer(mlx_thread):
 
 SCRIPT = textwrap.dedent(
     """
-    from llm_mlx_audio.mlx_thread import get_mlx_thread
+    from llm_mlx_audio.engine.thread import get_mlx_thread
 
     def work():
         import mlx.core as mx

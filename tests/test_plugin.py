@@ -25,7 +25,7 @@ def test_importing_llm_cli_imports_nothing_heavy():
     )
     assert result.returncode == 0, result.stderr
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
-    assert "llm_mlx_audio.plugin" in imported  # the plugin really was imported
+    assert "llm_mlx_audio.hooks" in imported  # the plugin really was imported
     heavy = sorted(m for m in imported if m.split(".")[0] in HEAVY)
     assert heavy == []
 
@@ -42,7 +42,7 @@ def test_llm_plugins_lists_the_plugin_and_its_hooks():
     result = llm_subprocess("plugins")
     plugins = {p["name"]: p for p in json.loads(result.stdout)}
     assert "register_commands" in plugins["llm-mlx-audio"]["hooks"]
-    provider = [p for name, p in plugins.items() if "mlx_provider" in name]
+    provider = [p for name, p in plugins.items() if "engine.provider" in name]
     assert provider and "register_speech_models" in provider[0]["hooks"]
 
 

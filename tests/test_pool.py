@@ -6,8 +6,8 @@ import time
 import pytest
 
 from llm_mlx_audio.errors import PoolFullError
-from llm_mlx_audio.mlx_thread import MLXThread
-from llm_mlx_audio.pool import ModelPool, estimate_size, parse_size
+from llm_mlx_audio.engine.thread import MLXThread
+from llm_mlx_audio.engine.pool import ModelPool, estimate_size, parse_size
 
 MB = 1024**2
 

@@ -12,7 +12,7 @@ import pytest
 
 jiwer = pytest.importorskip("jiwer")
 
-from llm_mlx_audio import embedded  # noqa: E402
+from llm_mlx_audio.engine import embedded  # noqa: E402
 from shared_user import shared_user_dir_for_each_test  # noqa: E402,F401  (the user_dir fixture)
 
 needs_embedded = pytest.mark.skipif(

@@ -23,7 +23,7 @@ pytest.importorskip("fastapi")
 uvicorn = pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 
-from llm_mlx_audio import audio_io  # noqa: E402
+from llm_mlx_audio.audio import codec  # noqa: E402
 from shared_user import shared_user_dir_for_each_test  # noqa: E402,F401  (the user_dir fixture)
 
 API_KEY = "test-key-3f9a"
@@ -41,7 +41,7 @@ def models(shared_tiny_models):
 
 def start_server(**options):
     """The real app on a free port, served by uvicorn in a thread; returns (url, stop)."""
-    from llm_mlx_audio import server
+    from llm_mlx_audio.server import app as server
 
     app = server.create_app(**options)
     sock = server.bind_socket("127.0.0.1", 0)
@@ -86,7 +86,7 @@ def tone_wav(seconds=2.0, rate=16000):
 
     t = np.arange(int(seconds * rate)) / rate
     samples = 0.3 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 2 * t) > 0)
-    return audio_io.encode_audio(samples.astype(np.float32), rate, "wav")
+    return codec.encode_audio(samples.astype(np.float32), rate, "wav")
 
 
 @pytest.fixture(scope="module")
@@ -107,9 +107,9 @@ def transcribe(client, clip, **kwargs):
 
 
 def kitten_rate():
-    from llm_mlx_audio import lookup
+    from llm_mlx_audio import registry
 
-    return lookup.find_model("speech", "tiny-kitten").sample_rate
+    return registry.find_model("speech", "tiny-kitten").sample_rate
 
 
 # -- speech ---------------------------------------------------------------------------
@@ -119,7 +119,7 @@ def test_speech_wav_is_a_riff_file_of_real_audio(client):
     response = speak(client, response_format="wav")
     assert response.response.headers["content-type"] == "audio/wav"
     assert response.content[:4] == b"RIFF" and response.content[8:12] == b"WAVE"
-    assert len(audio_io.decode_audio(response.content, 16000)) > 1600
+    assert len(codec.decode_audio(response.content, 16000)) > 1600
 
 
 MAGIC = {
@@ -133,9 +133,9 @@ MAGIC = {
 @pytest.mark.parametrize("fmt", sorted(MAGIC))
 def test_speech_in_compressed_formats_decodes_back_to_audio(client, fmt):
     response = speak(client, response_format=fmt)
-    assert response.response.headers["content-type"] == audio_io.MIME_TYPES[fmt]
+    assert response.response.headers["content-type"] == codec.MIME_TYPES[fmt]
     assert MAGIC[fmt](response.content)
-    assert len(audio_io.decode_audio(response.content, 16000)) > 1600
+    assert len(codec.decode_audio(response.content, 16000)) > 1600
 
 
 def test_speech_pcm_is_raw_16_bit_samples_matching_the_wav(client):
@@ -146,7 +146,7 @@ def test_speech_pcm_is_raw_16_bit_samples_matching_the_wav(client):
     assert pcm.response.headers["content-type"] == "audio/pcm"
     assert pcm.content[:4] != b"RIFF" and len(pcm.content) % 2 == 0
     samples = np.frombuffer(pcm.content, dtype="<i2")
-    wav_samples = audio_io.decode_audio(wav.content, kitten_rate())
+    wav_samples = codec.decode_audio(wav.content, kitten_rate())
     assert abs(len(samples) - len(wav_samples)) <= kitten_rate() // 10
 
 
@@ -166,7 +166,7 @@ def test_streamed_speech_arrives_chunked_and_decodes(client):
         chunks = list(response.iter_bytes())
     data = b"".join(chunks)
     assert data[:4] == b"RIFF"
-    assert len(audio_io.decode_audio(data, 16000)) > 3 * 1600
+    assert len(codec.decode_audio(data, 16000)) > 3 * 1600
 
 
 def streamed(client, text, fmt):
@@ -179,8 +179,8 @@ def streamed(client, text, fmt):
 def test_streamed_mp3_holds_as_much_audio_as_streamed_wav(client):
     # Both streams are cut at the same places; the mp3 encoder must lose nothing at the cuts.
     rate = 16000
-    mp3 = audio_io.decode_audio(streamed(client, SENTENCES, "mp3"), rate)
-    wav = audio_io.decode_audio(streamed(client, SENTENCES, "wav"), rate)
+    mp3 = codec.decode_audio(streamed(client, SENTENCES, "mp3"), rate)
+    wav = codec.decode_audio(streamed(client, SENTENCES, "wav"), rate)
     assert abs(len(mp3) - len(wav)) < rate // 10
 
 
@@ -193,11 +193,11 @@ def test_sse_speech_stream_sends_base64_deltas_then_done(base_url, user_dir):
         events = [json.loads(line[len("data: "):]) for line in response.iter_lines() if line.startswith("data: ")]
     assert [e["type"] for e in events][-1] == "speech.audio.done"
     audio = b"".join(base64.b64decode(e["audio"]) for e in events if e["type"] == "speech.audio.delta")
-    assert len(audio_io.decode_audio(audio, 16000)) > 1600
+    assert len(codec.decode_audio(audio, 16000)) > 1600
 
 
 def test_client_hanging_up_mid_stream_releases_the_model(base_url, user_dir):
-    from llm_mlx_audio.pool import get_pool
+    from llm_mlx_audio.engine.pool import get_pool
 
     # Over 400 characters: at least two pieces, so the stream is cut with work still to do.
     text = " ".join(f"Sentence number {i} keeps this text going." for i in range(12))
@@ -485,9 +485,9 @@ def test_models_lists_the_audio_models_in_openai_shape(client):
 
 
 def test_voices_lists_the_models_voices_and_default(base_url, user_dir):
-    from llm_mlx_audio import lookup
+    from llm_mlx_audio import registry
 
-    model = lookup.find_model("speech", "tiny-kitten")
+    model = registry.find_model("speech", "tiny-kitten")
     data = httpx.get(base_url + "/v1/audio/voices", params={"model": "tiny-kitten"}).json()
     assert data == {"model": "tiny-kitten", "default": model.default_voice(), "voices": model.voices()}
 
@@ -503,7 +503,7 @@ def test_unknown_route_is_a_404_in_openai_shape(base_url, user_dir):
 
 
 def test_model_stays_loaded_between_requests(client):
-    from llm_mlx_audio.pool import get_pool
+    from llm_mlx_audio.engine.pool import get_pool
 
     speak(client, response_format="wav")
     first = {e["key"] for e in get_pool().loaded() if e["ready"]}
@@ -512,7 +512,7 @@ def test_model_stays_loaded_between_requests(client):
 
 
 def test_model_that_does_not_fit_in_memory_is_503(client, clip):
-    from llm_mlx_audio.pool import get_pool
+    from llm_mlx_audio.engine.pool import get_pool
 
     pool = get_pool()
     budget = pool.budget
@@ -554,14 +554,14 @@ def test_twenty_concurrent_mixed_requests_all_succeed(client, clip, base_url):
      ("0.0.0.0", False), ("::", False), ("192.168.1.20", False), ("example.com", False)],
 )
 def test_only_loopback_hosts_count_as_local(host, loopback):
-    from llm_mlx_audio.server import is_loopback
+    from llm_mlx_audio.server.app import is_loopback
 
     assert is_loopback(host) is loopback
 
 
 def test_busy_port_is_one_clear_error():
     from llm_mlx_audio.errors import AudioError
-    from llm_mlx_audio.server import bind_socket
+    from llm_mlx_audio.server.app import bind_socket
 
     taken = bind_socket("127.0.0.1", 0)
     try:
@@ -582,14 +582,14 @@ def own_user_dir(tmp_path, monkeypatch):
 
 
 def test_api_key_comes_from_llm_keys(llm_cli, own_user_dir):
-    from llm_mlx_audio.server import resolve_api_key
+    from llm_mlx_audio.server.app import resolve_api_key
 
     assert llm_cli("keys", "set", "mlx-audio-server", "--value", "stored-key").exit_code == 0
     assert resolve_api_key(None) == "stored-key"
 
 
 def test_api_key_comes_from_the_environment(own_user_dir, monkeypatch):
-    from llm_mlx_audio.server import resolve_api_key
+    from llm_mlx_audio.server.app import resolve_api_key
 
     monkeypatch.setenv("LLM_MLX_AUDIO_API_KEY", "env-key")
     assert resolve_api_key(None) == "env-key"

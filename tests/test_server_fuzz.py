@@ -48,11 +48,11 @@ def api_schema(base_url, user_dir):
     Positive examples name real models and voices (random names would stop at 404 and
     never reach synthesis or transcription); negative ones still break every rule.
     """
-    from llm_mlx_audio import lookup
+    from llm_mlx_audio import registry
 
     document = httpx.get(base_url + "/openapi.json").json()
     speech_names = {"enum": ["tiny-kitten", "tts-1", "gpt-4o-mini-tts"]}
-    voices = lookup.find_model("speech", "tiny-kitten").voices()
+    voices = registry.find_model("speech", "tiny-kitten").voices()
     speech = document["components"]["schemas"]["SpeechRequest"]["properties"]
     speech["input"]["maxLength"] = FUZZ_INPUT_CHARS
     speech["model"] = speech_names

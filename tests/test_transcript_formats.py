@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from llm_mlx_audio.base import Segment, Transcript, Word
+from llm_mlx_audio.models import Segment, Transcript, Word
 from llm_mlx_audio.errors import AudioError
-from llm_mlx_audio.transcript_formats import format_transcript
+from llm_mlx_audio.audio.writers import format_transcript
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import warnings
 
 import pytest
 
-from llm_mlx_audio import whisper_tokenizer
+from llm_mlx_audio.engine.patches import whisper_tokenizer
 
 pytest.importorskip("transformers")
 
@@ -30,7 +30,7 @@ def _both(folder):
 
 @pytest.fixture(scope="module")
 def real_whisper_folder(tmp_path_factory):
-    from llm_mlx_audio.importers.ctranslate2_whisper import convert, packaged_source
+    from llm_mlx_audio.engine.importers.ctranslate2_whisper import convert, packaged_source
 
     source = packaged_source()
     if source is None:
@@ -107,8 +107,8 @@ def test_loading_whisper_does_not_import_transformers(tiny_whisper):
         f"""
         import sys, warnings
         from pathlib import Path
-        from llm_mlx_audio import lazy_packages
-        from llm_mlx_audio.whisper_tokenizer import light_processor_for
+        from llm_mlx_audio.engine.patches import lazy_packages
+        from llm_mlx_audio.engine.patches.whisper_tokenizer import light_processor_for
         lazy_packages.defer_init("mlx_audio.stt.models")
         from mlx_audio.stt.utils import load_model
         with light_processor_for("whisper"):
@@ -123,4 +123,4 @@ def test_loading_whisper_does_not_import_transformers(tiny_whisper):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["llm_mlx_audio.whisper_tokenizer", "False", "staticmethod", "True"]
+    assert result.stdout.split() == ["llm_mlx_audio.engine.patches.whisper_tokenizer", "False", "staticmethod", "True"]

@@ -123,7 +123,7 @@ def _write_json(path: Path, data) -> None:
 
 def _write_whisper_processor(dest: Path, vocabulary: list[str]) -> None:
     """The files transformers' WhisperProcessor.from_pretrained reads."""
-    from llm_mlx_audio.importers.ctranslate2_whisper import write_processor_files
+    from llm_mlx_audio.engine.importers.ctranslate2_whisper import write_processor_files
 
     write_processor_files(dest, _whisper_tokenizer_json(vocabulary), TINY_WHISPER_DIMS["n_mels"])
 

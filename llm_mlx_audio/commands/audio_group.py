@@ -30,7 +30,7 @@ def download(model_id, aliases):
 
     Gated or private repos use the token from `llm keys set huggingface` or HF_TOKEN.
     """
-    from ..download import download as do_download
+    from ..engine.download import download as do_download
 
     kind, path = do_download(model_id)
     for alias in aliases:
@@ -55,7 +55,7 @@ def import_(path, name, aliases):
         llm audio import ~/.cache/faster-whisper-base.en --name whisper-base.en
         llm audio import kokoro-v1.0.onnx --name kokoro
     """
-    from ..importing import import_model
+    from ..engine.importing import import_model
 
     with _progress_bar() as progress:
         model_id, kind, stored = import_model(path, name=name, progress=progress)
@@ -69,13 +69,13 @@ def import_(path, name, aliases):
 @user_errors
 def models_(as_json):
     "List speech and transcription models"
-    from .. import catalog, lookup
+    from .. import catalog, registry
 
     rows = []
     for kind in ("speech", "transcription"):
         default = catalog.get_default(kind)
-        for model_id, registered in lookup.registered_models(kind).items():
-            aliases = lookup.aliases_for(model_id, kind)
+        for model_id, registered in registry.registered_models(kind).items():
+            aliases = registry.aliases_for(model_id, kind)
             rows.append(
                 {
                     "id": model_id,
@@ -115,7 +115,7 @@ def default(kind, model, remove):
         llm audio default speech
         llm audio default transcription whisper-tiny.en
     """
-    from .. import catalog, lookup
+    from .. import catalog, registry
 
     if remove:
         catalog.set_default(kind, None)
@@ -124,8 +124,8 @@ def default(kind, model, remove):
         current = catalog.get_default(kind)
         click.echo(current or f"No default {kind} model set")
         return
-    found = lookup.find_model(kind, model)
-    catalog.set_default(kind, model if model in lookup.llm_aliases() else found.model_id)
+    found = registry.find_model(kind, model)
+    catalog.set_default(kind, model if model in registry.llm_aliases() else found.model_id)
 
 
 @audio.command()
@@ -134,9 +134,9 @@ def default(kind, model, remove):
 @user_errors
 def voices(model, as_json):
     "List the voices a speech model offers"
-    from .. import lookup
+    from .. import registry
 
-    speech_model = lookup.find_model("speech", model)
+    speech_model = registry.find_model("speech", model)
     names = speech_model.voices()
     default_voice = speech_model.default_voice()
     if as_json:

@@ -38,7 +38,7 @@ def serve(host, port, preload, api_key, max_upload_mb):
     key = server.resolve_api_key(api_key)
     server.check_exposure(host, key)
     for name in preload:
-        from ..server_models import preload as preload_model
+        from ..server.names import preload as preload_model
 
         click.echo(f"Loading {name}...", err=True)
         click.echo(f"Loaded {preload_model(name)} (pinned)", err=True)
@@ -58,7 +58,7 @@ def _load_server():
     try:
         import uvicorn  # noqa: F401
 
-        from .. import server
+        from ..server import app as server
     except ImportError as error:
         if (error.name or "").split(".")[0] not in _SERVER_PACKAGES:
             raise

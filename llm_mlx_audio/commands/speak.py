@@ -4,8 +4,8 @@ import sys
 
 import click
 
-from .. import audio_io
-from ..base import MAX_SPEED, MIN_SPEED, check_speed
+from ..audio import codec
+from ..models import MAX_SPEED, MIN_SPEED, check_speed
 from ..errors import AudioError
 from . import user_errors
 
@@ -26,7 +26,7 @@ from . import user_errors
 @click.option(
     "--format",
     "format",
-    type=click.Choice(audio_io.FORMATS),
+    type=click.Choice(codec.FORMATS),
     help="Audio format (default: from the -o extension, else wav). "
     "pcm is raw 16-bit little-endian mono at the model's sample rate (24000 Hz for Kokoro)",
 )
@@ -52,7 +52,7 @@ def speak(text, model, voice, speed, language, output, format, play, stream):
 
     With neither -o nor --play the speech is played.
     """
-    from .. import lookup
+    from .. import registry
     from ..files import check_writable
 
     if stream:
@@ -71,14 +71,14 @@ def speak(text, model, voice, speed, language, output, format, play, stream):
         play = True
     if output and output != "-":
         check_writable(output)
-    format = format or (audio_io.format_from_path(output) if output and output != "-" else None)
+    format = format or (codec.format_from_path(output) if output and output != "-" else None)
     format = format or "wav"
     if play:
-        from ..playback import check_playback
+        from ..audio.playback import check_playback
 
         check_playback()
 
-    speech_model = lookup.find_model("speech", model)
+    speech_model = registry.find_model("speech", model)
     if stream:
         from ..streaming import read_incrementally, stream_speech
 
@@ -119,12 +119,12 @@ def deliver(chunks, output, format, play):
                 if sink is not None:
                     if encoder is None:
                         # A file may be finished with a seek back (exact mp3/flac lengths).
-                        encoder = audio_io.StreamEncoder(format, chunk.sample_rate, _seekable=to_file)
+                        encoder = codec.StreamEncoder(format, chunk.sample_rate, _seekable=to_file)
                     sink.write(encoder.write(chunk.samples))
                     sink.flush()
                 if play:
                     if player is None:
-                        from ..playback import StreamPlayer
+                        from ..audio.playback import StreamPlayer
 
                         player = StreamPlayer(chunk.sample_rate)
                     player.feed(chunk.samples)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .. import transcript_formats
+from ..audio import writers
 from ..errors import AudioError
 from . import user_errors
 
@@ -18,7 +18,7 @@ from . import user_errors
 @click.option(
     "--format",
     "format",
-    type=click.Choice(transcript_formats.FORMATS),
+    type=click.Choice(writers.FORMATS),
     default="text",
     show_default=True,
     help="Transcript format",
@@ -50,7 +50,7 @@ def transcribe(
         cat memo.m4a | llm transcribe -
         llm transcribe *.mp3 --output-dir subtitles --format srt
     """
-    from .. import lookup
+    from .. import registry
     from ..files import check_writable, write_atomically
 
     if output and output_dir:
@@ -75,7 +75,7 @@ def transcribe(
             if len(files) == 1:
                 raise AudioError(f"{name}: no such file")
 
-    transcription_model = lookup.find_model("transcription", model)
+    transcription_model = registry.find_model("transcription", model)
     options = dict(language=language, prompt=prompt, temperature=temperature)
     log = not no_log and _logging_on() and _is_llm_model(transcription_model.model_id)
     failures = []
@@ -90,7 +90,7 @@ def transcribe(
                     source, word_timestamps=word_timestamps, **options
                 )
             if dest is not None:
-                write_atomically(dest, transcript_formats.format_transcript(transcript, format).encode())
+                write_atomically(dest, writers.format_transcript(transcript, format).encode())
             else:
                 results.append((name, transcript))
         except AudioError as e:
@@ -134,7 +134,7 @@ def _transcribe_logged(model_id, source, options):
 
     from ..transcript_cache import transcript_from_dict
 
-    from ..audio_io import decode_audio
+    from ..audio.codec import decode_audio
     from ..llm_models import attachment_type
 
     # Decode first: bad input gets the same one-line errors as without logging,
@@ -167,15 +167,15 @@ def _destination(name, output_dir, format):
     if not output_dir:
         return None
     stem = "stdin" if name == "-" else Path(name).stem
-    return Path(output_dir) / f"{stem}.{transcript_formats.EXTENSIONS[format]}"
+    return Path(output_dir) / f"{stem}.{writers.EXTENSIONS[format]}"
 
 
 def _combine(results, format):
     if len(results) == 1:
-        return transcript_formats.format_transcript(results[0][1], format)
+        return writers.format_transcript(results[0][1], format)
     if format == "text":
-        return "".join(transcript_formats.format_transcript(t, "text") for _, t in results)
-    shape = transcript_formats.as_verbose_json if format == "verbose_json" else transcript_formats.as_json
+        return "".join(writers.format_transcript(t, "text") for _, t in results)
+    shape = writers.as_verbose_json if format == "verbose_json" else writers.as_json
     combined = [{"file": name, **shape(t)} for name, t in results]
     return json.dumps(combined, ensure_ascii=False, indent=2) + "\n"
 

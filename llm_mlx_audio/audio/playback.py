@@ -4,7 +4,7 @@ sounddevice is imported here and only here, when playing: importing it raises
 OSError on a machine without PortAudio, which must never break other commands.
 """
 
-from .errors import AudioError
+from ..errors import AudioError
 
 _INSTALL_HINT = (
     "install PortAudio (macOS: brew install portaudio; Debian/Ubuntu: apt install libportaudio2)"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 
-from .server_errors import ApiError, error_response
+from .errors import ApiError, error_response
 
 OPEN_PATHS = frozenset({"/health"})
 

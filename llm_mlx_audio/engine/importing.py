@@ -14,8 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import catalog, detection
-from .errors import AudioError, WrongModelKindError
+from .. import catalog
+from . import detection
+from ..errors import AudioError, WrongModelKindError
 
 
 def import_model(path, name: Optional[str] = None, progress: Optional[Callable] = None) -> tuple:

@@ -15,7 +15,7 @@ import os
 import struct
 from fractions import Fraction
 
-from .errors import AudioError
+from ..errors import AudioError
 
 FORMATS = ("wav", "mp3", "flac", "opus", "aac", "pcm")
 

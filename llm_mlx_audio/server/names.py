@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from . import lookup
-from .base import SpeechModel
-from .errors import UnknownModelError, WrongModelKindError
-from .server_errors import ApiError
+from .. import registry
+from ..models import SpeechModel
+from ..errors import UnknownModelError, WrongModelKindError
+from .errors import ApiError
 
 # OpenAI's model names stand for the user's default model of their kind, so clients
 # written for OpenAI work unchanged. A real model or alias of the same name wins.
@@ -35,11 +35,11 @@ def resolve_model(kind: str, name: Optional[str]):
     must not make the server probe or load arbitrary folders.
     """
     if name is None or not name.strip():
-        return lookup.find_model(kind, None)
+        return registry.find_model(kind, None)
     if _is_known(kind, name):
-        return lookup.find_model(kind, name)
+        return registry.find_model(kind, name)
     if name in OPENAI_MODELS[kind]:
-        return lookup.find_model(kind, None)
+        return registry.find_model(kind, None)
     other = "transcription" if kind == "speech" else "speech"
     if _is_known(other, name) or name in OPENAI_MODELS[other]:
         raise WrongModelKindError(f"{name!r} is a {other} model, not a {kind} model")
@@ -48,10 +48,10 @@ def resolve_model(kind: str, name: Optional[str]):
 
 def _is_known(kind: str, name: str) -> bool:
     """Whether name is a registered id or alias of kind, directly or through llm's aliases."""
-    models = lookup.registered_models(kind)
+    models = registry.registered_models(kind)
     ids = {model_id.lower() for model_id in models}
     aliases = {alias for registered in models.values() for alias in registered.aliases}
-    llm_aliases = lookup.llm_aliases()
+    llm_aliases = registry.llm_aliases()
     seen = set()
     while name not in seen:
         if name.lower() in ids or name in aliases:
@@ -64,7 +64,7 @@ def _is_known(kind: str, name: str) -> bool:
 
 
 def models_of(kind: str) -> list:
-    return [entry.model for entry in lookup.registered_models(kind).values()]
+    return [entry.model for entry in registry.registered_models(kind).values()]
 
 
 def model_card(kind: str, model) -> dict:
@@ -102,7 +102,7 @@ def preload(name: str) -> str:
 
 
 def _find_any(name: str):
-    for kind in lookup.KINDS:
+    for kind in registry.KINDS:
         try:
             return resolve_model(kind, name)
         except (UnknownModelError, WrongModelKindError):

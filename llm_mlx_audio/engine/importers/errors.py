@@ -7,7 +7,7 @@ traceback from deep inside a parser. It is a ValueError (bad input, not a bug)
 and an AudioError, so the CLI prints it as one line and exits non-zero.
 """
 
-from ..errors import AudioError
+from ...errors import AudioError
 
 
 class ImportFormatError(AudioError, ValueError):

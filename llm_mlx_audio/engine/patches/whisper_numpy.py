@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sys
 
-from . import cpu_kernels
+from . import kernels as cpu_kernels
 
 _WHISPER_MODULE = "mlx_audio.stt.models.whisper.whisper"
 _swapped_classes: dict = {}

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import llm
 
-from . import catalog, detection
-from .errors import AudioError, WrongModelKindError
+from .. import catalog
+from . import detection
+from ..errors import AudioError, WrongModelKindError
 
 RECOMMENDED = {
     "speech": "mlx-community/Kokoro-82M-bf16",

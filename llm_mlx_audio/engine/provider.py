@@ -7,11 +7,12 @@ installed, and converted the first time they are used.
 
 import llm
 
-from . import catalog, embedded
+from .. import catalog
+from . import embedded
 
 
 def _register_kind(kind, register):
-    from .mlx_models import make_model
+    from .models import make_model
 
     models = catalog.load_catalog()
     for model_id, record in models.items():

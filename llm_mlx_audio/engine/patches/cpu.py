@@ -180,13 +180,13 @@ def optimise_model(model, kind: str) -> dict:
     if not enabled():
         return {}
     if kind == "transcription" and _is_mlx_audio_whisper(model):
-        from . import cpu_whisper
+        from . import whisper_numpy as cpu_whisper
 
         _whisper_to_fp32(model)
         _state["whisper_fast_modules"] += cpu_whisper.optimise(model)
         return {"fp16": False}
     if kind == "speech":
-        from . import cpu_kokoro
+        from . import kokoro_numpy as cpu_kokoro
 
         _use_fast_convs(model)
         _state["numpy_resblocks"] += cpu_kokoro.optimise(model)
@@ -276,7 +276,7 @@ def _fast_class(cls):
             import mlx.core as mx
 
             if conv is mx.conv1d:
-                from . import cpu_kokoro
+                from . import kokoro_numpy as cpu_kokoro
 
                 y = cpu_kokoro.conv_weighted(self, x)
                 if y is not None:

@@ -20,7 +20,7 @@ import logging
 from pathlib import Path
 from typing import List
 
-from .errors import AudioError
+from ...errors import AudioError
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,9 @@ from typing import Dict, List, Optional, Union
 
 import llm
 
-from . import catalog, detection
-from .base import SpeechModel, TranscriptionModel
+from . import catalog
+from .engine import detection
+from .models import SpeechModel, TranscriptionModel
 from .errors import AudioError, UnknownModelError, WrongModelKindError
 
 KINDS = ("speech", "transcription")
@@ -31,7 +32,7 @@ class Registered:
 
 def registered_models(kind: str) -> Dict[str, Registered]:
     """{model_id: Registered} from every plugin, for kind 'speech' or 'transcription'."""
-    from .plugin import pm
+    from .hooks import pm
 
     found: Dict[str, Registered] = {}
 
@@ -105,7 +106,7 @@ def default_model(kind: str) -> AnyModel:
                 f"The default {kind} model '{configured}' is not installed any more; "
                 f"set another with `llm audio default {kind} MODEL`"
             ) from None
-    from .embedded import EMBEDDED
+    from .engine.embedded import EMBEDDED
 
     models = registered_models(kind)
     if EMBEDDED[kind] in models:
@@ -136,7 +137,7 @@ def _model_from_folder(kind: str, folder: Path) -> AnyModel:
         raise WrongModelKindError(
             f"{folder} holds {detection.describe_kind(found)}, not a {kind} model"
         )
-    from .mlx_models import make_model
+    from .engine.models import make_model
 
     return make_model(kind, str(folder.resolve()), folder.resolve())
 
@@ -162,7 +163,7 @@ def _recommended(kind: str) -> AnyModel:
     """Download the recommended hub model the first time one is needed."""
     import click
 
-    from .download import RECOMMENDED, download
+    from .engine.download import RECOMMENDED, download
 
     repo_id = RECOMMENDED[kind]
     if repo_id not in registered_models(kind):

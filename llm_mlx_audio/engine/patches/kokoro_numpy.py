@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sys
 
-from . import cpu_kernels
+from . import kernels as cpu_kernels
 
 _FAMILIES = ("mlx_audio.tts.models.kokoro", "mlx_audio.tts.models.kitten_tts")
 _swapped_classes: dict = {}

@@ -31,13 +31,13 @@ class Audio:
         return len(self.samples) / float(self.sample_rate)
 
     def to_bytes(self, format: str = "wav") -> bytes:
-        from .audio_io import encode_audio
+        from .audio.codec import encode_audio
 
         return encode_audio(self.samples, self.sample_rate, format)
 
     def save(self, path, format: Optional[str] = None) -> Path:
         """Write the audio atomically; the format comes from the extension unless given."""
-        from .audio_io import format_from_path
+        from .audio.codec import format_from_path
         from .files import write_atomically
 
         path = Path(path)
@@ -90,12 +90,12 @@ class Transcript:
         return dataclasses.asdict(self)
 
     def to_srt(self) -> str:
-        from .transcript_formats import format_transcript
+        from .audio.writers import format_transcript
 
         return format_transcript(self, "srt")
 
     def to_vtt(self) -> str:
-        from .transcript_formats import format_transcript
+        from .audio.writers import format_transcript
 
         return format_transcript(self, "vtt")
 
@@ -241,7 +241,7 @@ def load_samples(audio, sample_rate: int):
     """Turn a path, bytes or an array into mono float32 samples at sample_rate."""
     import numpy as np
 
-    from .audio_io import decode_audio
+    from .audio.codec import decode_audio
 
     if isinstance(audio, (str, Path, bytes, bytearray)):
         samples = decode_audio(audio, sample_rate=sample_rate)

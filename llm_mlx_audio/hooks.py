@@ -6,7 +6,8 @@ stay cheap: no engine imports.
 
 from llm.plugins import pm
 
-from . import hookspecs, mlx_provider
+from . import hookspecs
+from .engine import provider as mlx_provider
 
 if not hasattr(pm.hook, "register_speech_models"):
     pm.add_hookspecs(hookspecs)

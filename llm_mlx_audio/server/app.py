@@ -25,14 +25,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from . import audio_io, lookup, transcript_formats
-from .base import Audio, TranscriptionModel
-from .errors import AudioError
-from .server_auth import ApiKeyMiddleware
-from .server_errors import ApiError, from_validation_errors, install_error_handlers, log
-from .server_models import choose_voice, model_card, models_of, resolve_model
-from .server_upload import read_upload
-from .streaming import stream_speech
+from ..audio import codec, writers
+from .. import registry
+from ..models import Audio, TranscriptionModel
+from ..errors import AudioError
+from .auth import ApiKeyMiddleware
+from .errors import ApiError, from_validation_errors, install_error_handlers, log
+from .names import choose_voice, model_card, models_of, resolve_model
+from .upload import read_upload
+from ..streaming import stream_speech
 
 DEFAULT_MAX_UPLOAD_MB = 25
 API_KEY_NAME = "mlx-audio-server"
@@ -84,13 +85,13 @@ def create_app(*, api_key: Optional[str] = None, max_upload_bytes: int = DEFAULT
 
     @app.get("/health")
     def health():
-        from .pool import get_pool
+        from ..engine.pool import get_pool
 
         return {"status": "ok", "models_loaded": len(get_pool().loaded())}
 
     @app.get("/v1/models")
     def list_models():
-        return {"object": "list", "data": [model_card(k, m) for k in lookup.KINDS for m in models_of(k)]}
+        return {"object": "list", "data": [model_card(k, m) for k in registry.KINDS for m in models_of(k)]}
 
     @app.get("/v1/audio/voices")
     def voices(model: Optional[str] = Query(None, max_length=1024)):
@@ -104,7 +105,7 @@ def create_app(*, api_key: Optional[str] = None, max_upload_bytes: int = DEFAULT
     @app.post(
         "/v1/audio/speech",
         response_class=Response,
-        responses={200: {"content": {t: {} for t in audio_io.MIME_TYPES.values()}, "description": "Audio"}},
+        responses={200: {"content": {t: {} for t in codec.MIME_TYPES.values()}, "description": "Audio"}},
     )
     def speech(body: SpeechRequest):
         return speak_response(body)
@@ -138,7 +139,7 @@ def speak_response(body: SpeechRequest) -> Response:
     options = {"voice": voice, "speed": body.speed}
     if body.instructions and "instructions" in inspect.signature(model.iter_speech).parameters:
         options["instructions"] = body.instructions
-    media_type = audio_io.MIME_TYPES[body.response_format]
+    media_type = codec.MIME_TYPES[body.response_format]
     if body.stream_format is None:
         audio = Audio.join(model.iter_speech(body.input, **options))
         return Response(audio.to_bytes(body.response_format), media_type=media_type)
@@ -158,7 +159,7 @@ def speak_response(body: SpeechRequest) -> Response:
 
 
 def _encode_stream(first: Audio, rest: Iterator[Audio], fmt: str) -> Iterator[bytes]:
-    encoder = audio_io.StreamEncoder(fmt, first.sample_rate)
+    encoder = codec.StreamEncoder(fmt, first.sample_rate)
     try:
         yield encoder.write(first.samples)
         for chunk in rest:
@@ -221,7 +222,7 @@ def _transcription_form(fields) -> TranscriptionForm:
 
 def transcribe_response(form: TranscriptionForm, data: bytes, filename: Optional[str]) -> Response:
     """Transcribe uploaded bytes (decoded in memory) and answer in OpenAI's shape for the format."""
-    from .audio_io import AudioDecodeError
+    from ..audio.codec import AudioDecodeError
 
     model: TranscriptionModel = resolve_model("transcription", form.model)
     granularities = set(form.timestamp_granularities)
@@ -249,7 +250,7 @@ def transcribe_response(form: TranscriptionForm, data: bytes, filename: Optional
     if fmt == "json":
         return JSONResponse({"text": transcript.text})
     if fmt == "verbose_json":
-        body = transcript_formats.as_verbose_json(transcript)
+        body = writers.as_verbose_json(transcript)
         body.pop("has_timestamps", None)
         if granularities and "segment" not in granularities:
             body.pop("segments", None)
@@ -260,7 +261,7 @@ def transcribe_response(form: TranscriptionForm, data: bytes, filename: Optional
         if transcript.duration is not None:
             body["usage"] = {"type": "duration", "seconds": math.ceil(transcript.duration)}
         return JSONResponse(body)
-    return PlainTextResponse(transcript_formats.format_transcript(transcript, fmt))
+    return PlainTextResponse(writers.format_transcript(transcript, fmt))
 
 
 def _transcription_request_schema() -> dict:

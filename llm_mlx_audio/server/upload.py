@@ -16,7 +16,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import FormParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from .server_errors import ApiError
+from .errors import ApiError
 
 # Room for the form fields and multipart framing around the file itself.
 FORM_OVERHEAD_BYTES = 256 * 1024

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
-from .errors import AudioError, PoolFullError
-from .mlx_thread import MLXThread, get_mlx_thread
+from ..errors import AudioError, PoolFullError
+from .thread import MLXThread, get_mlx_thread
 
 MEMORY_ENV = "LLM_MLX_AUDIO_MEMORY_LIMIT"
 _WEIGHT_SUFFIXES = (".safetensors", ".npz", ".bin", ".pth", ".pt", ".onnx", ".gguf")

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 from . import detection
-from .base import Audio, Segment, SpeechModel, Transcript, TranscriptionModel, Word
-from .errors import AudioError, ModelLoadError
+from ..models import Audio, Segment, SpeechModel, Transcript, TranscriptionModel, Word
+from ..errors import AudioError, ModelLoadError
 from .pool import estimate_size, get_pool
-from .text_segments import chunk_text
+from ..sentences import chunk_text
 
 # Kokoro's language codes, from ISO-ish codes a user is likely to type.
 _KOKORO_LANGUAGES = {
@@ -101,7 +101,7 @@ class MlxSpeechModel(_MlxModel, SpeechModel):
 
     def stream_speech(self, text, *, voice, speed, language) -> Iterator[Audio]:
         with self._use() as loaded:
-            from .mlx_thread import get_mlx_thread
+            from .thread import get_mlx_thread
 
             for chunk in chunk_text(text):
                 yield from get_mlx_thread().stream(
@@ -115,7 +115,7 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
     supports_word_timestamps = True
 
     def transcribe_samples(self, samples, *, language, prompt, temperature, word_timestamps):
-        from .mlx_thread import get_mlx_thread
+        from .thread import get_mlx_thread
 
         with self._use() as loaded:
             return get_mlx_thread().run(
@@ -146,8 +146,8 @@ def list_voices(path: Path) -> Optional[List[str]]:
 
 def load(path: Path, kind: str, model_id: str) -> Loaded:
     """Load a model folder with mlx-audio's own loader, then make it fast and usable here."""
-    from . import cpu_speed, lazy_packages
-    from .whisper_tokenizer import light_processor_for
+    from .patches import cpu as cpu_speed, lazy_packages
+    from .patches.whisper_tokenizer import light_processor_for
 
     cpu_speed.prepare_mlx()
     # Both packages only list their model families; import just the one we load.
@@ -165,7 +165,7 @@ def load(path: Path, kind: str, model_id: str) -> Loaded:
     except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError) as e:
         raise ModelLoadError(f"Could not load {model_id} from {path}: {_one_line(e)}") from e
     if model_type == "kokoro":
-        from .kokoro_g2p import prepare_kokoro
+        from .patches.kokoro_g2p import prepare_kokoro
 
         prepare_kokoro(model)
     extra = cpu_speed.optimise_model(model, kind) or {}

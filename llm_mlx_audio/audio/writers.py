@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Callable, Dict, List, Tuple
 
-from .base import Transcript
-from .errors import AudioError
+from ..models import Transcript
+from ..errors import AudioError
 
 FORMATS = ("text", "json", "verbose_json", "srt", "vtt")
 EXTENSIONS = {"text": "txt", "json": "json", "verbose_json": "json", "srt": "srt", "vtt": "vtt"}

@@ -12,7 +12,7 @@ from typing import Optional
 
 import click
 
-from . import catalog
+from .. import catalog
 
 EMBEDDED = {
     "speech": "kokoro-82m",

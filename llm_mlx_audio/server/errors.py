@@ -16,10 +16,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .audio_io import AudioDecodeError
-from .errors import AudioError, ModelLoadError, PoolFullError, UnknownModelError, WrongModelKindError
+from ..audio.codec import AudioDecodeError
+from ..errors import (
+    AudioError,
+    ModelLoadError,
+    PoolFullError,
+    UnknownModelError,
+    WrongModelKindError,
+)
 
-log = logging.getLogger("llm_mlx_audio.server")
+log = logging.getLogger("llm_mlx_audio.server.app")
 
 
 class ApiError(Exception):
