@@ -4,7 +4,7 @@
 
 The BLAS can only be chosen before mlx.core is imported, so each BLAS runs in its
 own child process: "reference" (the mlx-cpu wheel's own, LLM_MLX_AUDIO_CPU_FAST=0)
-and "optimised" (whatever cpu_speed.prepare_mlx() preloads). Each child times MLX's
+and "optimised" (whatever patches.prepare_mlx() preloads). Each child times MLX's
 own kernels, cpu_speed's MLX rewrites ("fast") and, where the plugin computes a
 kernel in numpy/scipy instead (cpu_kernels, cpu_kokoro, cpu_whisper), that version
 ("numpy"). Printed: median milliseconds per kernel and the speed-up of the fastest
@@ -48,9 +48,10 @@ def _median_ms(fn, repeats):
 
 
 def child(repeats):
-    from llm_mlx_audio.engine.patches import cpu as cpu_speed
+    from llm_mlx_audio.engine import patches
+    from llm_mlx_audio.engine.patches import vocoder_convs
 
-    blas = cpu_speed.prepare_mlx()
+    blas = patches.prepare_mlx()
     import mlx.core as mx
 
     results = {"blas": blas}
@@ -67,9 +68,9 @@ def child(repeats):
         x = mx.random.normal(x_shape)
         w = mx.random.normal(w_shape) * (w_shape[1] * w_shape[2]) ** -0.5
         stock, fast = (
-            (mx.conv_transpose1d, cpu_speed.fast_conv_transpose1d)
+            (mx.conv_transpose1d, vocoder_convs.fast_conv_transpose1d)
             if op == "transpose"
-            else (mx.conv1d, cpu_speed.fast_conv1d)
+            else (mx.conv1d, vocoder_convs.fast_conv1d)
         )
         error = float(mx.max(mx.abs(stock(x, w, **options) - fast(x, w, **options))))
         results[name] = {
@@ -77,7 +78,7 @@ def child(repeats):
             "fast": _median_ms(lambda f=fast, x=x, w=w, o=options: f(x, w, **o), repeats),
             "max_abs_error": error,
         }
-        if op == "dilated" and cpu_speed.enabled():
+        if op == "dilated" and patches.enabled():
             results[name]["numpy"] = _numpy_conv_ms(x, w, options, repeats)
     results["matmul fp32 1500x384x1536"]["numpy"] = numpy_matmul
     print(json.dumps(results))
@@ -148,9 +149,9 @@ def _elementwise(repeats):
 
 
 def cpu_speed_enabled():
-    from llm_mlx_audio.engine.patches import cpu as cpu_speed
+    from llm_mlx_audio.engine import patches
 
-    return cpu_speed.enabled()
+    return patches.enabled()
 
 
 def run_child(switch, repeats):

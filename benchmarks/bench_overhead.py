@@ -6,7 +6,7 @@ Targets (issue 7): `llm speak` / `llm transcribe` within 5% of calling mlx-audio
 in Python on the same model and input; `llm --help` no slower than llm without the plugin.
 
 "Directly" means what a careful user of mlx-audio would write on this machine: the same
-BLAS preload and model optimisations the plugin applies (llm_mlx_audio.engine.patches.cpu), so
+BLAS preload and model adaptations the plugin applies (llm_mlx_audio.engine.patches), so
 only the plugin's own layers (lookup, pool, MLX thread, audio decoding/encoding, text
 chunking, llm logging) are measured, not the CPU speed-ups. For Kokoro the direct path
 also needs the offline G2P installed into the model's pipeline cache
@@ -40,36 +40,22 @@ CLIP = "para_a"
 # -- direct mlx-audio (what the plugin wraps) ----------------------------------------
 
 
-def _speed_ups():
-    """The plugin's cpu_speed and kokoro_g2p modules, without running its __init__.
+def _patches():
+    """The plugin's adaptation entry point. Importing it imports neither llm nor MLX
+    (the package's __init__ imports no llm), so the direct path pays nothing extra."""
+    from llm_mlx_audio.engine import patches
 
-    The package's __init__ imports llm (about 0.25 s here), which someone calling
-    mlx-audio directly would never pay. Both modules import only the stdlib (and the
-    package's dependency-free errors.py) at module level, so an empty package shell
-    pointing at the same folder is enough.
-    """
-    import importlib.util
-    import types
-
-    if "llm_mlx_audio" not in sys.modules:
-        spec = importlib.util.find_spec("llm_mlx_audio")
-        shell = types.ModuleType("llm_mlx_audio")
-        shell.__path__ = list(spec.submodule_search_locations)
-        sys.modules["llm_mlx_audio"] = shell
-    from llm_mlx_audio.engine.patches import cpu as cpu_speed, kokoro_g2p
-
-    return cpu_speed, kokoro_g2p
+    return patches
 
 
 def direct_speech(model_dir):
     """mlx-audio's Kokoro loaded with its own loader, plus the plugin's CPU speed-ups."""
-    cpu_speed, kokoro_g2p = _speed_ups()
-    cpu_speed.prepare_mlx()
+    patches = _patches()
+    patches.blas.prepare_mlx()  # only the BLAS: a direct user skips no imports
     from mlx_audio.tts.utils import load_model
 
     model = load_model(Path(model_dir))
-    kokoro_g2p.prepare_kokoro(model)
-    cpu_speed.optimise_model(model, "speech")
+    patches.adapt(model, "speech")  # the offline G2P and the CPU speed-ups
 
     def speak(text):
         import numpy as np
@@ -86,12 +72,12 @@ def direct_speech(model_dir):
 
 def direct_transcription(model_dir):
     """mlx-audio's Whisper loaded with its own loader, plus the plugin's CPU speed-ups."""
-    cpu_speed, _ = _speed_ups()
-    cpu_speed.prepare_mlx()
+    patches = _patches()
+    patches.blas.prepare_mlx()
     from mlx_audio.stt.utils import load_model
 
     model = load_model(Path(model_dir))
-    kwargs = cpu_speed.optimise_model(model, "transcription")
+    kwargs = patches.adapt(model, "transcription")
 
     def transcribe(path):
         return model.generate(path, **kwargs).text
@@ -140,7 +126,7 @@ def child_transcribe(how, model_dir, clip, runs):
 
 def child_speak_command(model_dir, text, output):
     """The direct whole command: load, speak, write a wav (as `llm speak -o`)."""
-    from llm_mlx_audio.audio.codec import encode_audio
+    from llm_mlx_audio.audio.encode import encode_audio
 
     audio = direct_speech(model_dir)(text)
 

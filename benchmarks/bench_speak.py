@@ -151,7 +151,7 @@ def child_anchor_command(text, onnx_path, model_dir, output):
 
     engine = OnnxKokoro(onnx_path, model_dir)
     audio = np.concatenate([engine.synthesize(piece) for piece in chunk_text(text)])
-    from llm_mlx_audio.audio.codec import encode_audio
+    from llm_mlx_audio.audio.encode import encode_audio
 
     Path(output).write_bytes(encode_audio(audio, 24000, "wav"))
     return {}

@@ -66,9 +66,9 @@ def child_ours(clips, runs):
         )
         out["times"][clip] = times
         out["texts"][clip] = transcript.text
-    from llm_mlx_audio.engine.patches import cpu as cpu_speed
+    from llm_mlx_audio.engine import patches
 
-    out["cpu_speed"] = cpu_speed.describe()
+    out["cpu_speed"] = patches.describe()
     return out
 
 

@@ -1,7 +1,7 @@
 """llm-mlx-audio: `llm speak` and `llm transcribe` on local MLX models.
 
-This module is what llm imports on every command, so it imports nothing heavy.
-It is also the public Python API:
+It imports neither llm nor any engine: llm's hooks live in hooks.py (the entry
+point), and models are looked up only when asked for. The public Python API:
 
     import llm_mlx_audio
     audio = llm_mlx_audio.get_speech_model().speak("Hello there")
@@ -9,11 +9,8 @@ It is also the public Python API:
     transcript = llm_mlx_audio.get_transcription_model().transcribe("hello.mp3")
 """
 
-import llm
-
-from . import hooks as plugin  # noqa: F401  (adds the hookspecs and the MLX provider)
-from .models import Audio, Segment, SpeechModel, Transcript, TranscriptionModel, Word
 from .errors import AudioError, UnknownModelError
+from .models import Audio, Segment, SpeechModel, Transcript, TranscriptionModel, Word
 
 __all__ = [
     "Audio",
@@ -66,32 +63,3 @@ def transcription_models():
     from .registry import registered_models
 
     return [r.model for r in registered_models("transcription").values()]
-
-
-@llm.hookimpl
-def register_models(register):
-    from .llm_models import register as register_transcription
-
-    register_transcription(register)
-
-
-@llm.hookimpl
-def register_fragment_loaders(register):
-    from .llm_tools import transcript_fragment
-
-    register("transcript", transcript_fragment)
-
-
-@llm.hookimpl
-def register_tools(register):
-    from .llm_tools import speak, transcribe_audio
-
-    register(transcribe_audio)
-    register(speak)
-
-
-@llm.hookimpl
-def register_commands(cli):
-    from .commands import register_commands as register
-
-    register(cli)

@@ -9,9 +9,7 @@ default_speech_model.txt and default_transcription_model.txt.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Dict, Optional
 
 import llm
 
@@ -41,7 +39,7 @@ def read_json_object(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def load_catalog() -> Dict[str, dict]:
+def load_catalog() -> dict[str, dict]:
     """{model_id: {"kind": ..., "path": ..., "source": ...}}"""
     models = read_json_object(catalog_path()).get("models", {})
     return {k: v for k, v in models.items() if isinstance(v, dict)} if isinstance(models, dict) else {}
@@ -62,7 +60,7 @@ def forget_model(model_id: str) -> bool:
     return True
 
 
-def get_default(kind: str) -> Optional[str]:
+def get_default(kind: str) -> str | None:
     path = llm.user_dir() / DEFAULT_FILES[kind]
     if path.exists():
         value = path.read_text().strip()
@@ -70,7 +68,7 @@ def get_default(kind: str) -> Optional[str]:
     return None
 
 
-def set_default(kind: str, model_id: Optional[str]) -> None:
+def set_default(kind: str, model_id: str | None) -> None:
     path = llm.user_dir() / DEFAULT_FILES[kind]
     if model_id is None:
         if path.exists():
@@ -81,7 +79,7 @@ def set_default(kind: str, model_id: Optional[str]) -> None:
 
 
 def _write_json(path: Path, data) -> None:
+    from .files import write_atomically
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(data, indent=2).encode())

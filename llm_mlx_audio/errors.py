@@ -23,3 +23,27 @@ class ModelLoadError(AudioError):
 
 class PoolFullError(AudioError):
     """The model does not fit in the memory budget even after evicting idle models."""
+
+
+class AudioDecodeError(AudioError, ValueError):
+    """Input that holds no audio we can decode: missing, empty, not audio, no audio track, cut short."""
+
+
+class AudioFormatError(AudioError, ValueError):
+    """An output format we do not know, or audio that cannot be encoded in it."""
+
+
+class ImportFormatError(AudioError, ValueError):
+    """A model folder is missing files or is not in the format the importer reads.
+
+    Importers read formats written by other tools (CTranslate2, ONNX, ...); the user
+    needs one line saying which file or what is wrong, not a parser's traceback.
+    """
+
+
+class UnknownVoiceError(AudioError, ValueError):
+    """The requested voice is not one the model has."""
+
+
+class G2PUnavailableError(AudioError, ValueError):
+    """The offline English G2P's packages are not installed."""

@@ -1,17 +1,41 @@
-"""Hooks up the plugin's own hookspecs and its built-in MLX provider to llm's plugin manager.
+"""The plugin as llm sees it: llm's hooks, and this plugin's own hookspecs on llm's manager.
 
-Imported by llm_mlx_audio/__init__.py, which llm loads on every command, so it must
-stay cheap: no engine imports.
+llm imports this module on every command (it is the entry point), so it imports
+nothing heavy: each hook imports what it needs when it runs.
 """
 
-from llm.plugins import pm
+import llm
 
-from . import hookspecs
-from .engine import provider as mlx_provider
+from . import registry
 
-if not hasattr(pm.hook, "register_speech_models"):
-    pm.add_hookspecs(hookspecs)
+# Our hookspecs and the built-in MLX engine, registered through them like any peer.
+registry.plugin_manager()
 
-# The built-in MLX models register through the same hooks a third-party engine uses.
-if not pm.has_plugin("llm_mlx_audio.mlx"):
-    pm.register(mlx_provider, name="llm_mlx_audio.mlx")
+
+@llm.hookimpl
+def register_models(register):
+    from .llm_models import register as register_transcription
+
+    register_transcription(register)
+
+
+@llm.hookimpl
+def register_fragment_loaders(register):
+    from .llm_tools import transcript_fragment
+
+    register("transcript", transcript_fragment)
+
+
+@llm.hookimpl
+def register_tools(register):
+    from .llm_tools import speak, transcribe_audio
+
+    register(transcribe_audio)
+    register(speak)
+
+
+@llm.hookimpl
+def register_commands(cli):
+    from .commands import register_commands as register
+
+    register(cli)

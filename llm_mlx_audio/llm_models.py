@@ -6,7 +6,7 @@ to logs.db like any prompt. A transcription model does not chat: conversations
 are refused.
 """
 
-from typing import Optional
+from pathlib import Path
 
 import llm
 from pydantic import Field, field_validator
@@ -28,7 +28,7 @@ AUDIO_ATTACHMENT_TYPES = frozenset(
 )
 
 
-def attachment_type(path: Optional[str]) -> str:
+def attachment_type(path: str | None) -> str:
     """An accepted mime type for a file llm would otherwise sniff (and may misjudge)."""
     import mimetypes
 
@@ -42,12 +42,12 @@ class TranscriptionLLMModel(llm.Model):
     attachment_types = AUDIO_ATTACHMENT_TYPES
 
     class Options(llm.Options):
-        language: Optional[str] = Field(None, description="Language code, e.g. en (default: detect)")
-        response_format: Optional[str] = Field(
+        language: str | None = Field(None, description="Language code, e.g. en (default: detect)")
+        response_format: str | None = Field(
             None, description="text, json, verbose_json, srt or vtt (default: text)"
         )
-        temperature: Optional[float] = Field(None, description="Sampling temperature, 0 to 1")
-        initial_prompt: Optional[str] = Field(
+        temperature: float | None = Field(None, description="Sampling temperature, 0 to 1")
+        initial_prompt: str | None = Field(
             None, description="Initial prompt: names, spellings, style (the prompt text works too)"
         )
 
@@ -67,15 +67,18 @@ class TranscriptionLLMModel(llm.Model):
                 raise ValueError("temperature must be between 0 and 1")
             return value
 
-    def __init__(self, model_id: str):
+    def __init__(self, model_id: str, transcripts=None):
         self.model_id = model_id
+        # Transcripts already made (by `llm transcribe`), one per attachment: the prompt
+        # is then only logged, never transcribed a second time.
+        self._transcripts = list(transcripts) if transcripts is not None else None
 
     def __str__(self):
         return f"MLX transcription: {self.model_id}"
 
     def execute(self, prompt, stream, response, conversation):
-        from .registry import find_model
         from .audio.writers import format_transcript
+        from .registry import find_model
 
         if conversation is not None and conversation.responses:
             raise llm.ModelError(f"{self.model_id} transcribes audio; it does not hold conversations")
@@ -85,24 +88,58 @@ class TranscriptionLLMModel(llm.Model):
             )
         options = prompt.options
         format = options.response_format or "text"
-        model = find_model("transcription", self.model_id)
-        outputs, transcripts = [], []
-        for attachment in prompt.attachments:
-            source = attachment.path or attachment.content_bytes()
-            try:
-                transcript = model.transcribe(
-                    source,
-                    language=options.language,
-                    prompt=options.initial_prompt or (prompt.prompt or None),
-                    temperature=options.temperature,
-                )
-            except AudioError as e:
-                raise llm.ModelError(str(e)) from None
-            outputs.append(format_transcript(transcript, format).rstrip("\n"))
-            transcripts.append(transcript.to_dict())
-        # Kept in logs.db's response_json, and how `llm transcribe` gets the Transcript back.
-        response.response_json = {"transcripts": transcripts}
+        transcripts = self._transcripts
+        if transcripts is None:
+            model = find_model("transcription", self.model_id)
+            transcripts = [self._transcribe(model, attachment, prompt) for attachment in prompt.attachments]
+        outputs = [format_transcript(t, format).rstrip("\n") for t in transcripts]
+        # Kept in logs.db's response_json: segments, words and language, not just the text.
+        response.response_json = {"transcripts": [t.to_dict() for t in transcripts]}
         yield "\n\n".join(outputs)
+
+
+    @staticmethod
+    def _transcribe(model, attachment, prompt):
+        options = prompt.options
+        try:
+            return model.transcribe(
+                attachment.path or attachment.content_bytes(),
+                language=options.language,
+                prompt=options.initial_prompt or (prompt.prompt or None),
+                temperature=options.temperature,
+            )
+        except AudioError as e:
+            raise llm.ModelError(str(e)) from None
+
+
+def log_transcript(model_id: str, source, transcript, options: dict) -> None:
+    """Log a transcript `llm transcribe` already made to logs.db, as the prompt
+    `llm -m MODEL -a FILE` would be (same model id, attachment and options)."""
+    import sqlite_utils
+    from llm.migrations import migrate  # llm has no public call for this
+
+    if isinstance(source, str):
+        path = str(Path(source).resolve())
+        attachment = llm.Attachment(path=path, type=attachment_type(path))
+    else:
+        attachment = llm.Attachment(content=source, type=attachment_type(None))
+    llm_options = {
+        "language": options.get("language"),
+        "temperature": options.get("temperature"),
+        "initial_prompt": options.get("prompt"),
+    }
+    llm_options = {k: v for k, v in llm_options.items() if v is not None}
+    model = TranscriptionLLMModel(model_id, transcripts=[transcript])
+    response = model.prompt("", attachments=[attachment], stream=False, **llm_options)
+    response.text()
+    db = sqlite_utils.Database(llm.user_dir() / "logs.db")
+    migrate(db)
+    response.log_to_db(db)
+
+
+def logging_on() -> bool:
+    """llm logs every prompt unless `llm logs off` has left its marker file."""
+    return not (llm.user_dir() / "logs-off").exists()
 
 
 def register(register_model) -> None:

@@ -5,7 +5,6 @@ model; transcribe_audio and speak let a tool-calling model listen and talk.
 """
 
 from pathlib import Path
-from typing import Optional
 
 import llm
 
@@ -31,7 +30,7 @@ def transcript_fragment(argument: str) -> llm.Fragment:
     return llm.Fragment(transcript.text, f"transcript:{path.resolve()}")
 
 
-def transcribe_audio(path: str, language: Optional[str] = None) -> str:
+def transcribe_audio(path: str, language: str | None = None) -> str:
     """Transcribe the speech in an audio or video file (wav, mp3, m4a, ogg, webm, mp4...)
     and return the text. language is a code like "en"; leave it out to detect it."""
     from .registry import find_model
@@ -39,7 +38,7 @@ def transcribe_audio(path: str, language: Optional[str] = None) -> str:
     return find_model("transcription", None).transcribe(path, language=language).text
 
 
-def speak(text: str, output_path: Optional[str] = None, voice: Optional[str] = None) -> str:
+def speak(text: str, output_path: str | None = None, voice: str | None = None) -> str:
     """Speak text aloud through the speakers, or save it as an audio file when
     output_path is given (format from its extension: .wav, .mp3, .flac, .opus, .aac).
     Returns where the audio went."""

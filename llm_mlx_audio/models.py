@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional
 
 from .errors import AudioError
 
@@ -23,7 +23,7 @@ MAX_SPEED = 4.0
 class Audio:
     """Mono float32 samples in [-1, 1] at sample_rate."""
 
-    samples: "object"  # numpy.ndarray; typed loosely to keep numpy out of import time
+    samples: object  # numpy.ndarray; typed loosely to keep numpy out of import time
     sample_rate: int
 
     @property
@@ -31,13 +31,13 @@ class Audio:
         return len(self.samples) / float(self.sample_rate)
 
     def to_bytes(self, format: str = "wav") -> bytes:
-        from .audio.codec import encode_audio
+        from .audio.encode import encode_audio
 
         return encode_audio(self.samples, self.sample_rate, format)
 
-    def save(self, path, format: Optional[str] = None) -> Path:
+    def save(self, path, format: str | None = None) -> Path:
         """Write the audio atomically; the format comes from the extension unless given."""
-        from .audio.codec import format_from_path
+        from .audio.encode import format_from_path
         from .files import write_atomically
 
         path = Path(path)
@@ -46,7 +46,7 @@ class Audio:
         return path
 
     @classmethod
-    def join(cls, chunks: Iterable["Audio"]) -> "Audio":
+    def join(cls, chunks: Iterable[Audio]) -> Audio:
         import numpy as np
 
         chunks = list(chunks)
@@ -61,7 +61,7 @@ class Word:
     start: float
     end: float
     word: str
-    probability: Optional[float] = None
+    probability: float | None = None
 
 
 @dataclasses.dataclass
@@ -69,7 +69,7 @@ class Segment:
     start: float
     end: float
     text: str
-    words: List[Word] = dataclasses.field(default_factory=list)
+    words: list[Word] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -81,9 +81,9 @@ class Transcript:
     """
 
     text: str
-    language: Optional[str] = None
-    duration: Optional[float] = None
-    segments: List[Segment] = dataclasses.field(default_factory=list)
+    language: str | None = None
+    duration: float | None = None
+    segments: list[Segment] = dataclasses.field(default_factory=list)
     has_timestamps: bool = True
 
     def to_dict(self) -> dict:
@@ -109,7 +109,7 @@ def check_speed(speed: float) -> float:
 class _AudioModel:
     model_id: str = ""
     #: Where the weights live, for `llm audio models`; None for remote or virtual models.
-    location: Optional[str] = None
+    location: str | None = None
 
     def preload(self, pin: bool = False) -> None:
         """Load now rather than on first use (a server's --preload); pin keeps it
@@ -124,13 +124,13 @@ class SpeechModel(_AudioModel):
 
     kind = "speech"
     #: Sample rate of the audio this model makes, when known before generating.
-    sample_rate: Optional[int] = None
+    sample_rate: int | None = None
 
-    def voices(self) -> Optional[List[str]]:
+    def voices(self) -> list[str] | None:
         """The voices this model offers, or None when it has no fixed list."""
         return None
 
-    def default_voice(self) -> Optional[str]:
+    def default_voice(self) -> str | None:
         voices = self.voices()
         return voices[0] if voices else None
 
@@ -141,8 +141,8 @@ class SpeechModel(_AudioModel):
         def load():
             try:
                 self.preload()
-            except Exception:
-                pass  # the real call reports it
+            except BaseException:
+                pass  # the real call reports it; at Ctrl-C the process is ending anyway
 
         threading.Thread(target=load, name="llm-mlx-audio-warm-up", daemon=True).start()
 
@@ -150,14 +150,14 @@ class SpeechModel(_AudioModel):
         self,
         text: str,
         *,
-        voice: Optional[str],
+        voice: str | None,
         speed: float,
-        language: Optional[str],
+        language: str | None,
     ) -> Iterator[Audio]:
         """Yield audio chunks, in order, as they are made. Subclasses implement this."""
         raise NotImplementedError
 
-    def resolve_voice(self, voice: Optional[str]) -> Optional[str]:
+    def resolve_voice(self, voice: str | None) -> str | None:
         voices = self.voices()
         if voice is None:
             return self.default_voice()
@@ -171,9 +171,9 @@ class SpeechModel(_AudioModel):
     def iter_speech(
         self,
         text: str,
-        voice: Optional[str] = None,
+        voice: str | None = None,
         speed: float = 1.0,
-        language: Optional[str] = None,
+        language: str | None = None,
     ) -> Iterator[Audio]:
         """Validated streaming synthesis: one Audio chunk per piece, in order."""
         if not text or not text.strip():
@@ -185,9 +185,9 @@ class SpeechModel(_AudioModel):
     def speak(
         self,
         text: str,
-        voice: Optional[str] = None,
+        voice: str | None = None,
         speed: float = 1.0,
-        language: Optional[str] = None,
+        language: str | None = None,
     ) -> Audio:
         """Synthesize the whole text and return one joined Audio."""
         return Audio.join(self.iter_speech(text, voice=voice, speed=speed, language=language))
@@ -207,9 +207,9 @@ class TranscriptionModel(_AudioModel):
         self,
         samples,
         *,
-        language: Optional[str],
-        prompt: Optional[str],
-        temperature: Optional[float],
+        language: str | None,
+        prompt: str | None,
+        temperature: float | None,
         word_timestamps: bool,
     ) -> Transcript:
         """Transcribe mono float32 samples at input_sample_rate. Subclasses implement this."""
@@ -218,9 +218,9 @@ class TranscriptionModel(_AudioModel):
     def transcribe(
         self,
         audio,
-        language: Optional[str] = None,
-        prompt: Optional[str] = None,
-        temperature: Optional[float] = None,
+        language: str | None = None,
+        prompt: str | None = None,
+        temperature: float | None = None,
         word_timestamps: bool = False,
     ) -> Transcript:
         """Transcribe a path, bytes, or samples already at input_sample_rate."""
@@ -241,7 +241,7 @@ def load_samples(audio, sample_rate: int):
     """Turn a path, bytes or an array into mono float32 samples at sample_rate."""
     import numpy as np
 
-    from .audio.codec import decode_audio
+    from .audio.decode import decode_audio
 
     if isinstance(audio, (str, Path, bytes, bytearray)):
         samples = decode_audio(audio, sample_rate=sample_rate)

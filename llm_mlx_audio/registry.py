@@ -11,30 +11,29 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Dict, List, Optional, Union
 
 import llm
 
 from . import catalog
 from .engine import detection
-from .models import SpeechModel, TranscriptionModel
 from .errors import AudioError, UnknownModelError, WrongModelKindError
+from .models import SpeechModel, TranscriptionModel
 
 KINDS = ("speech", "transcription")
-AnyModel = Union[SpeechModel, TranscriptionModel]
+AnyModel = SpeechModel | TranscriptionModel
 
 
 @dataclasses.dataclass
 class Registered:
     model: AnyModel
-    aliases: List[str]
+    aliases: list[str]
 
 
-def registered_models(kind: str) -> Dict[str, Registered]:
+def registered_models(kind: str) -> dict[str, Registered]:
     """{model_id: Registered} from every plugin, for kind 'speech' or 'transcription'."""
-    from .hooks import pm
+    pm = plugin_manager()
 
-    found: Dict[str, Registered] = {}
+    found: dict[str, Registered] = {}
 
     def register(model, aliases=None):
         if getattr(model, "kind", None) != kind:
@@ -50,13 +49,31 @@ def registered_models(kind: str) -> Dict[str, Registered]:
     return found
 
 
-def llm_aliases() -> Dict[str, str]:
+def plugin_manager():
+    """llm's plugin manager with this plugin's hookspecs and the built-in MLX engine on it.
+
+    llm's entry points do this when llm loads plugins; a Python program that only
+    imports llm_mlx_audio (or a test that turned plugin loading off) gets it here.
+    """
+    from llm.plugins import pm
+
+    from . import hookspecs
+    from .engine import provider
+
+    if not hasattr(pm.hook, "register_speech_models"):
+        pm.add_hookspecs(hookspecs)
+    if not pm.has_plugin(provider.PLUGIN_NAME):
+        pm.register(provider, name=provider.PLUGIN_NAME)
+    return pm
+
+
+def llm_aliases() -> dict[str, str]:
     """llm's aliases.json as {alias: target}."""
     data = catalog.read_json_object(llm.user_dir() / "aliases.json")
     return {str(k): str(v) for k, v in data.items()}
 
 
-def aliases_for(model_id: str, kind: str) -> List[str]:
+def aliases_for(model_id: str, kind: str) -> list[str]:
     """Every alias that reaches model_id: plugin-registered ones and llm's."""
     models = registered_models(kind)
     names = list(models[model_id].aliases) if model_id in models else []
@@ -75,7 +92,7 @@ def _follow_alias(name: str) -> str:
     return name
 
 
-def find_model(kind: str, name: Optional[str] = None) -> AnyModel:
+def find_model(kind: str, name: str | None = None) -> AnyModel:
     """The model called name (id, alias or local folder), or the default for kind."""
     if name is None:
         return default_model(kind)
@@ -114,7 +131,7 @@ def default_model(kind: str) -> AnyModel:
     return _recommended(kind)
 
 
-def _match(models: Dict[str, Registered], name: str) -> Optional[AnyModel]:
+def _match(models: dict[str, Registered], name: str) -> AnyModel | None:
     if name in models:
         return models[name].model
     for registered in models.values():
@@ -161,13 +178,13 @@ def _unknown(kind: str, name: str) -> AudioError:
 
 def _recommended(kind: str) -> AnyModel:
     """Download the recommended hub model the first time one is needed."""
-    import click
+    import sys
 
-    from .engine.download import RECOMMENDED, download
+    from .engine.download import RECOMMENDED
 
     repo_id = RECOMMENDED[kind]
     if repo_id not in registered_models(kind):
-        click.echo(f"No {kind} model set up yet: downloading {repo_id}", err=True)
+        print(f"No {kind} model set up yet: downloading {repo_id}", file=sys.stderr, flush=True)
         try:
             download(repo_id)
         except AudioError as e:
@@ -176,3 +193,34 @@ def _recommended(kind: str) -> AnyModel:
                 f"installs models that need no network, or `llm audio import` a local one"
             ) from None
     return find_model(kind, repo_id)
+
+
+# -- adding and inspecting models (the engine's side, for the CLI and the server) ----------
+
+
+def download(repo_id: str):
+    """Download a hub model and record it; returns (kind, path)."""
+    from .engine.download import download as engine_download
+
+    return engine_download(repo_id)
+
+
+def import_model(path, name: str | None = None, progress=None):
+    """Register (converting if needed) a local model; returns (model_id, kind, stored path)."""
+    from .engine.importing import import_model as engine_import
+
+    return engine_import(path, name=name, progress=progress)
+
+
+def loaded_models() -> list:
+    """The models loaded in this process right now, as the pool reports them."""
+    from .engine.pool import get_pool
+
+    return get_pool().loaded()
+
+
+def engine_report() -> dict:
+    """What the built-in engine's adaptations are doing in this process."""
+    from .engine import patches
+
+    return patches.describe()

@@ -10,7 +10,7 @@ or "3.14" or "wait... what" are not cut).
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator, List, Tuple
+from collections.abc import Iterable, Iterator
 
 MAX_SENTENCE_CHARS = 300
 
@@ -26,15 +26,15 @@ _LIST_ITEM = re.compile(r"[ \t]*(?:[-*•]|\d+[.)])[ \t]+")
 _SOFT_BREAKS = ",;:—–"
 
 
-def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> List[str]:
+def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]:
     """Every sentence of a complete text."""
     sentences, rest = _split(text, final=True, max_chars=max_chars)
     return sentences
 
 
-def chunk_text(text: str, max_chars: int = 400) -> List[str]:
+def chunk_text(text: str, max_chars: int = 400) -> list[str]:
     """Sentences grouped into pieces of up to max_chars, for whole-text synthesis."""
-    chunks: List[str] = []
+    chunks: list[str] = []
     current = ""
     for sentence in split_sentences(text, max_chars=max_chars):
         if current and len(current) + 1 + len(sentence) > max_chars:
@@ -54,12 +54,12 @@ class SentenceStream:
         self.max_chars = max_chars
         self._buffer = ""
 
-    def feed(self, text: str) -> List[str]:
+    def feed(self, text: str) -> list[str]:
         self._buffer += text
         sentences, self._buffer = _split(self._buffer, final=False, max_chars=self.max_chars)
         return sentences
 
-    def flush(self) -> List[str]:
+    def flush(self) -> list[str]:
         sentences, self._buffer = _split(self._buffer, final=True, max_chars=self.max_chars)
         return sentences
 
@@ -72,8 +72,8 @@ def stream_sentences(pieces: Iterable[str], max_chars: int = MAX_SENTENCE_CHARS)
     yield from stream.flush()
 
 
-def _split(text: str, final: bool, max_chars: int) -> Tuple[List[str], str]:
-    sentences: List[str] = []
+def _split(text: str, final: bool, max_chars: int) -> tuple[list[str], str]:
+    sentences: list[str] = []
     start = 0
     i = 0
     n = len(text)
@@ -112,7 +112,7 @@ def _split(text: str, final: bool, max_chars: int) -> Tuple[List[str], str]:
     return sentences, text[start:]
 
 
-def _add(sentences: List[str], piece: str) -> None:
+def _add(sentences: list[str], piece: str) -> None:
     piece = " ".join(piece.split())
     if piece and any(c.isalnum() for c in piece):
         sentences.append(piece)

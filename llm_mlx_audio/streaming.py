@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import codecs
 import os
-from typing import IO, Iterable, Iterator, Optional
+from collections.abc import Iterable, Iterator
+from typing import IO
 
 from .models import Audio, SpeechModel
 from .sentences import stream_sentences
@@ -20,9 +21,9 @@ from .sentences import stream_sentences
 def stream_speech(
     model: SpeechModel,
     pieces: Iterable[str],
-    voice: Optional[str] = None,
+    voice: str | None = None,
     speed: float = 1.0,
-    language: Optional[str] = None,
+    language: str | None = None,
 ) -> Iterator[Audio]:
     """Audio chunks, in order, for an iterator of text pieces (tokens, lines, anything)."""
     for sentence in stream_sentences(pieces):

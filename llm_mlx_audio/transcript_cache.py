@@ -7,12 +7,11 @@ file's sha256 plus the model id, so a different model transcribes afresh.
 
 import hashlib
 import json
-import os
 from pathlib import Path
-from typing import Optional
 
 import llm
 
+from .files import write_atomically
 from .models import Transcript
 
 CACHE_DIR = "llm-mlx-audio-transcripts"
@@ -31,7 +30,7 @@ def _entry(digest: str, model_id: str) -> Path:
     return llm.user_dir() / CACHE_DIR / f"{digest}-{safe_model}.json"
 
 
-def lookup(digest: str, model_id: str) -> Optional[Transcript]:
+def lookup(digest: str, model_id: str) -> Transcript | None:
     path = _entry(digest, model_id)
     try:
         data = json.loads(path.read_text())
@@ -43,9 +42,7 @@ def lookup(digest: str, model_id: str) -> Optional[Transcript]:
 def store(digest: str, model_id: str, transcript: Transcript) -> None:
     path = _entry(digest, model_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(transcript.to_dict()))
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(transcript.to_dict()).encode())
 
 
 def transcript_from_dict(data: dict) -> Transcript:

@@ -1,16 +1,8 @@
 """Shared fixtures: a private llm user directory per test, tiny real models, CLI runners."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-from click.testing import CliRunner
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from tiny_models import build_tiny_kitten, build_tiny_whisper  # noqa: E402
+from llm_runner import run_llm
+from tiny_models import build_tiny_kitten, build_tiny_whisper
 
 
 @pytest.fixture(autouse=True)
@@ -62,14 +54,6 @@ def shared_tiny_models(shared_user_dir, tiny_whisper, tiny_kitten):
     return {"speech": "tiny-kitten", "transcription": "tiny-whisper", "kitten_path": tiny_kitten}
 
 
-def run_llm(*args, input=None):
-    """Run the real llm CLI in this process (click's CliRunner), stderr kept apart."""
-    from llm.cli import cli
-
-    runner = CliRunner()
-    return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
-
-
 @pytest.fixture
 def llm_cli():
     return run_llm
@@ -84,16 +68,3 @@ def tiny_models(user_dir, tiny_whisper, tiny_kitten):
     run_llm("audio", "default", "speech", "tiny-kitten")
     run_llm("audio", "default", "transcription", "tiny-whisper")
     return {"speech": "tiny-kitten", "transcription": "tiny-whisper"}
-
-
-def llm_subprocess(*args, input=None, env=None, timeout=300):
-    """Run the real `llm` executable in a fresh process."""
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "llm", *args],
-        input=input,
-        capture_output=True,
-        env=full_env,
-        timeout=timeout,
-    )

@@ -18,20 +18,18 @@ def test_write_atomically_creates_the_file(tmp_path):
 def test_an_error_midway_leaves_the_old_file_untouched(tmp_path):
     target = tmp_path / "out.wav"
     target.write_bytes(b"precious")
-    with pytest.raises(RuntimeError):
-        with atomic_output(target) as f:
-            f.write(b"half")
-            raise RuntimeError("crash")
+    with pytest.raises(RuntimeError), atomic_output(target) as f:
+        f.write(b"half")
+        raise RuntimeError("crash")
     assert target.read_bytes() == b"precious"
     assert os.listdir(tmp_path) == ["out.wav"]
 
 
 def test_an_error_midway_leaves_no_new_file(tmp_path):
     target = tmp_path / "new.wav"
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_output(target) as f:
-            f.write(b"half")
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), atomic_output(target) as f:
+        f.write(b"half")
+        raise KeyboardInterrupt
     assert os.listdir(tmp_path) == []
 
 

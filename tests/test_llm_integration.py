@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from llm_mlx_audio.audio.codec import encode_audio
+from llm_mlx_audio.audio.encode import encode_audio
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ import threading
 import time
 import wave
 
-
-
 WRITER = "import sys\nfor line in sys.stdin:\n    sys.stdout.write(line.rstrip('\\n') + ' ')\n    sys.stdout.flush()\n"
 
 
@@ -91,7 +89,7 @@ def test_streamed_file_is_complete_and_grows_with_the_text(tiny_models, tmp_path
 
 
 def test_streamed_mp3_to_stdout_decodes(tiny_models):
-    from llm_mlx_audio.audio.codec import decode_audio
+    from llm_mlx_audio.audio.decode import decode_audio
 
     writer, speaker = start_pipeline("-o", "-", "--format", "mp3")
     writer.stdin.write("Streaming in mp3 works too.\n")

@@ -57,7 +57,7 @@ class StreamPlayer:
         import threading
 
         self._sd = _sounddevice()
-        self._queue: "queue.Queue" = queue.Queue()
+        self._queue: queue.Queue = queue.Queue()
         self._error: Exception | None = None
         try:
             self._stream = self._sd.OutputStream(samplerate=sample_rate, channels=1, dtype="float32")

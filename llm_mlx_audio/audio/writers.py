@@ -9,10 +9,13 @@ make subtitles, and says so instead of inventing times.
 from __future__ import annotations
 
 import json
-from typing import Callable, Dict, List, Tuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from ..models import Transcript
 from ..errors import AudioError
+
+if TYPE_CHECKING:  # writers read a Transcript's fields; they never make one
+    from ..models import Transcript
 
 FORMATS = ("text", "json", "verbose_json", "srt", "vtt")
 EXTENSIONS = {"text": "txt", "json": "json", "verbose_json": "json", "srt": "srt", "vtt": "vtt"}
@@ -74,13 +77,13 @@ def as_verbose_json(transcript: Transcript) -> dict:
     return data
 
 
-def cues(transcript: Transcript) -> List[Tuple[float, float, str]]:
+def cues(transcript: Transcript) -> list[tuple[float, float, str]]:
     """(start, end, text) subtitle cues: ordered, non-overlapping, each text once."""
     if not transcript.has_timestamps:
         raise AudioError(
             "This model gives no timestamps, so it cannot make subtitles; use text or json"
         )
-    result: List[Tuple[float, float, str]] = []
+    result: list[tuple[float, float, str]] = []
     last_end = 0.0
     for segment in sorted(transcript.segments, key=lambda s: s.start):
         text = " ".join(segment.text.split())
@@ -119,7 +122,7 @@ def to_vtt(transcript: Transcript) -> str:
     return "\n".join(blocks)
 
 
-_WRITERS: Dict[str, Callable[[Transcript], str]] = {
+_WRITERS: dict[str, Callable[[Transcript], str]] = {
     "text": lambda t: t.text + "\n",
     "json": lambda t: json.dumps(as_json(t), ensure_ascii=False) + "\n",
     "verbose_json": lambda t: json.dumps(as_verbose_json(t), ensure_ascii=False, indent=2) + "\n",

@@ -6,7 +6,8 @@ import click
 import llm
 
 from ..errors import AudioError
-from . import user_errors
+from .serve import serve
+from .user_errors import user_errors
 
 KIND_CHOICE = click.Choice(["speech", "transcription"])
 
@@ -30,9 +31,9 @@ def download(model_id, aliases):
 
     Gated or private repos use the token from `llm keys set huggingface` or HF_TOKEN.
     """
-    from ..engine.download import download as do_download
+    from .. import registry
 
-    kind, path = do_download(model_id)
+    kind, path = registry.download(model_id)
     for alias in aliases:
         llm.set_alias(alias, model_id)
     click.echo(f"Downloaded {kind} model {model_id} to {path}", err=True)
@@ -55,10 +56,10 @@ def import_(path, name, aliases):
         llm audio import ~/.cache/faster-whisper-base.en --name whisper-base.en
         llm audio import kokoro-v1.0.onnx --name kokoro
     """
-    from ..engine.importing import import_model
+    from .. import registry
 
     with _progress_bar() as progress:
-        model_id, kind, stored = import_model(path, name=name, progress=progress)
+        model_id, kind, stored = registry.import_model(path, name=name, progress=progress)
     for alias in aliases:
         llm.set_alias(alias, model_id)
     click.echo(f"Imported {kind} model {model_id} ({stored})", err=True)
@@ -171,7 +172,5 @@ class _progress_bar:
             self.bar.close()
         return False
 
-
-from .serve import serve  # noqa: E402
 
 audio.add_command(serve)

@@ -3,7 +3,8 @@
 import click
 
 from ..errors import AudioError
-from . import user_errors
+from ..server import DEFAULT_MAX_UPLOAD_MB
+from .user_errors import user_errors
 
 _SERVER_PACKAGES = ("fastapi", "starlette", "uvicorn", "python_multipart", "anyio", "pydantic")
 
@@ -16,7 +17,7 @@ _SERVER_PACKAGES = ("fastapi", "starlette", "uvicorn", "python_multipart", "anyi
 @click.option(
     "--max-upload-mb",
     type=click.FloatRange(0, min_open=True),
-    default=25,
+    default=DEFAULT_MAX_UPLOAD_MB,
     show_default=True,
     help="Largest audio upload accepted for transcription",
 )
@@ -34,20 +35,21 @@ def serve(host, port, preload, api_key, max_upload_mb):
     anything but this machine (--host 0.0.0.0) needs an API key: --api-key, a key stored
     with `llm keys set mlx-audio-server`, or LLM_MLX_AUDIO_API_KEY.
     """
-    server = _load_server()
-    key = server.resolve_api_key(api_key)
-    server.check_exposure(host, key)
-    for name in preload:
-        from ..server.names import preload as preload_model
+    app_module = _load_server()
+    from ..server import run
+    from ..server.names import preload as preload_model
 
+    key = run.resolve_api_key(api_key)
+    run.check_exposure(host, key)
+    for name in preload:
         click.echo(f"Loading {name}...", err=True)
         click.echo(f"Loaded {preload_model(name)} (pinned)", err=True)
-    app = server.create_app(api_key=key, max_upload_bytes=int(max_upload_mb * 1024 * 1024))
-    sock = server.bind_socket(host, port)
-    click.echo(f"Listening on {server.url_for(sock)}" + (" (API key required)" if key else ""), err=True)
+    app = app_module.create_app(api_key=key, max_upload_bytes=int(max_upload_mb * 1024 * 1024))
+    sock = run.bind_socket(host, port)
+    click.echo(f"Listening on {run.url_for(sock)}" + (" (API key required)" if key else ""), err=True)
     click.echo("Press Ctrl-C to stop", err=True)
     try:
-        server.serve(app, sock)
+        run.serve(app, sock)
     except KeyboardInterrupt:
         pass  # uvicorn has already shut down gracefully; Ctrl-C is how a server stops
     click.echo("Stopped", err=True)
@@ -58,11 +60,11 @@ def _load_server():
     try:
         import uvicorn  # noqa: F401
 
-        from ..server import app as server
+        from ..server import app
     except ImportError as error:
         if (error.name or "").split(".")[0] not in _SERVER_PACKAGES:
             raise
         raise AudioError(
             f"`llm audio serve` needs {error.name}: llm install fastapi uvicorn python-multipart"
         ) from None
-    return server
+    return app

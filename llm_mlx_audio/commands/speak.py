@@ -4,10 +4,10 @@ import sys
 
 import click
 
-from ..audio import codec
-from ..models import MAX_SPEED, MIN_SPEED, check_speed
+from ..audio import encode
 from ..errors import AudioError
-from . import user_errors
+from ..models import MAX_SPEED, MIN_SPEED, check_speed
+from .user_errors import user_errors
 
 
 @click.command()
@@ -26,7 +26,7 @@ from . import user_errors
 @click.option(
     "--format",
     "format",
-    type=click.Choice(codec.FORMATS),
+    type=click.Choice(encode.FORMATS),
     help="Audio format (default: from the -o extension, else wav). "
     "pcm is raw 16-bit little-endian mono at the model's sample rate (24000 Hz for Kokoro)",
 )
@@ -71,7 +71,7 @@ def speak(text, model, voice, speed, language, output, format, play, stream):
         play = True
     if output and output != "-":
         check_writable(output)
-    format = format or (codec.format_from_path(output) if output and output != "-" else None)
+    format = format or (encode.format_from_path(output) if output and output != "-" else None)
     format = format or "wav"
     if play:
         from ..audio.playback import check_playback
@@ -118,8 +118,8 @@ def deliver(chunks, output, format, play):
                 spoken += len(chunk.samples)
                 if sink is not None:
                     if encoder is None:
-                        # A file may be finished with a seek back (exact mp3/flac lengths).
-                        encoder = codec.StreamEncoder(format, chunk.sample_rate, _seekable=to_file)
+                        # A file may be finished with a seek back (exact lengths in its header).
+                        encoder = encode.StreamEncoder(format, chunk.sample_rate, seekable=to_file)
                     sink.write(encoder.write(chunk.samples))
                     sink.flush()
                 if play:
@@ -131,10 +131,11 @@ def deliver(chunks, output, format, play):
             if not spoken:
                 raise AudioError("No text to speak: the input is empty")
             if encoder is not None:
-                sink.write(encoder.close())
-                sink.flush()
-                if to_file and format == "wav":
-                    _fix_wav_sizes(sink)
+                if to_file:
+                    encoder.finish(sink)
+                else:
+                    sink.write(encoder.close())
+                    sink.flush()
             if player is not None:
                 player.finish()
         except BaseException:
@@ -142,15 +143,3 @@ def deliver(chunks, output, format, play):
                 player.stop()
             chunks.close()
             raise
-
-
-def _fix_wav_sizes(f) -> None:
-    """A streamed wav says 'length unknown'; a finished file can say its real length."""
-    import struct
-
-    size = f.tell()
-    f.seek(4)
-    f.write(struct.pack("<I", size - 8))
-    f.seek(40)
-    f.write(struct.pack("<I", size - 44))
-    f.seek(size)

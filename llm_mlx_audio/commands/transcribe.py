@@ -8,7 +8,7 @@ import click
 
 from ..audio import writers
 from ..errors import AudioError
-from . import user_errors
+from .user_errors import user_errors
 
 
 @click.command()
@@ -52,6 +52,7 @@ def transcribe(
     """
     from .. import registry
     from ..files import check_writable, write_atomically
+    from ..llm_models import log_transcript
 
     if output and output_dir:
         raise AudioError("Use either -o or --output-dir, not both")
@@ -71,24 +72,20 @@ def transcribe(
                 click.echo(f"Skipping {name}: already transcribed (use --force)", err=True)
             jobs = [(name, dest) for name, dest in jobs if not dest.exists()]
     for name, _ in jobs:
-        if name != "-" and not Path(name).exists():
-            if len(files) == 1:
-                raise AudioError(f"{name}: no such file")
+        if name != "-" and not Path(name).exists() and len(files) == 1:
+            raise AudioError(f"{name}: no such file")
 
     transcription_model = registry.find_model("transcription", model)
     options = dict(language=language, prompt=prompt, temperature=temperature)
-    log = not no_log and _logging_on() and _is_llm_model(transcription_model.model_id)
+    log = not no_log and _loggable(transcription_model.model_id)
     failures = []
     results = []
     for name, dest in _progress(jobs):
         try:
             source = sys.stdin.buffer.read() if name == "-" else name
-            if log and not word_timestamps:
-                transcript = _transcribe_logged(transcription_model.model_id, source, options)
-            else:
-                transcript = transcription_model.transcribe(
-                    source, word_timestamps=word_timestamps, **options
-                )
+            transcript = transcription_model.transcribe(source, word_timestamps=word_timestamps, **options)
+            if log:
+                log_transcript(transcription_model.model_id, source, transcript, options)
             if dest is not None:
                 write_atomically(dest, writers.format_transcript(transcript, format).encode())
             else:
@@ -109,58 +106,11 @@ def transcribe(
         raise AudioError(f"{len(failures)} of {len(files)} files failed: " + ", ".join(n for n, _ in failures))
 
 
-def _logging_on():
-    from llm.cli import logs_on
+def _loggable(model_id):
+    """Logs on, and a model llm knows by this id (a bare folder given as -m is not one)."""
+    from ..llm_models import logging_on
 
-    return logs_on()
-
-
-def _is_llm_model(model_id):
-    import llm
-
-    try:
-        llm.get_model(model_id)
-    except llm.UnknownModelError:
-        return False  # e.g. a local folder given as -m: nothing to log it under
-    return True
-
-
-def _transcribe_logged(model_id, source, options):
-    """Transcribe through the llm model of the same id, so the prompt lands in logs.db."""
-    import llm
-    from llm.cli import logs_db_path
-    from llm.migrations import migrate
-    import sqlite_utils
-
-    from ..transcript_cache import transcript_from_dict
-
-    from ..audio.codec import decode_audio
-    from ..llm_models import attachment_type
-
-    # Decode first: bad input gets the same one-line errors as without logging,
-    # and llm's attachment checks only ever see real audio.
-    decode_audio(source, name="<stdin>" if isinstance(source, bytes) else None)
-    llm_model = llm.get_model(model_id)
-    if isinstance(source, str):
-        path = str(Path(source).resolve())
-        attachment = llm.Attachment(path=path, type=attachment_type(path))
-    else:
-        attachment = llm.Attachment(content=source, type=attachment_type(None))
-    llm_options = {
-        "language": options["language"],
-        "temperature": options["temperature"],
-        "initial_prompt": options["prompt"],
-    }
-    llm_options = {k: v for k, v in llm_options.items() if v is not None}
-    try:
-        response = llm_model.prompt("", attachments=[attachment], stream=False, **llm_options)
-        response.text()
-    except llm.ModelError as e:
-        raise AudioError(str(e)) from None
-    db = sqlite_utils.Database(logs_db_path())
-    migrate(db)
-    response.log_to_db(db)
-    return transcript_from_dict(response.response_json["transcripts"][0])
+    return logging_on() and not Path(model_id).is_absolute()
 
 
 def _destination(name, output_dir, format):

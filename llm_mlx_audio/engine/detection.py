@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional, Tuple
 
 TEXT = "text"
 VISION = "vision"
@@ -37,7 +36,7 @@ _CODEC_KEYS = (
 
 # Audio families with the job each does. More specific patterns come first, so
 # "voxtral_tts" is speech although "voxtral" is transcription.
-_AUDIO_FAMILIES: Tuple[Tuple[str, str], ...] = (
+_AUDIO_FAMILIES: tuple[tuple[str, str], ...] = (
     ("voxtral_tts", SPEECH),
     ("voxtral-tts", SPEECH),
     ("vibevoice_asr", TRANSCRIPTION),
@@ -112,7 +111,7 @@ _MODEL_TYPE_FAMILIES = (
 )
 
 # Name fallback: repo or folder names.
-_AUDIO_NAMES: Tuple[Tuple[str, str], ...] = (
+_AUDIO_NAMES: tuple[tuple[str, str], ...] = (
     ("voxtral-tts", SPEECH),
     ("vibevoice-asr", TRANSCRIPTION),
     ("kokoro", SPEECH),
@@ -160,7 +159,7 @@ _EMBEDDING_MODEL_TYPES = ("embedding", "sentence", "bert")
 _MLX_AUDIO_CATEGORIES = {"tts": SPEECH, "stt": TRANSCRIPTION, "codec": CODEC}
 
 
-def read_config(path) -> Optional[dict]:
+def read_config(path) -> dict | None:
     """config.json from a model folder, or None when absent or unreadable."""
     try:
         with open(Path(path) / "config.json") as f:
@@ -170,7 +169,7 @@ def read_config(path) -> Optional[dict]:
     return config if isinstance(config, dict) else None
 
 
-def detect_kind(config: Optional[dict], name: str = "") -> str:
+def detect_kind(config: dict | None, name: str = "") -> str:
     """Classify a model from its config.json (may be None) and its repo or folder name."""
     name = (name or "").lower()
     if not name.startswith("/"):
@@ -185,13 +184,13 @@ def detect_kind(config: Optional[dict], name: str = "") -> str:
     return _kind_from_name(name) or TEXT
 
 
-def detect_folder(path, name: Optional[str] = None) -> str:
+def detect_folder(path, name: str | None = None) -> str:
     """detect_kind for a local folder, using its name when the config says nothing."""
     path = Path(path)
     return detect_kind(read_config(path), name or path.name)
 
 
-def _kind_from_config(config: dict, name: str) -> Optional[str]:
+def _kind_from_config(config: dict, name: str) -> str | None:
     model_type = str(config.get("model_type") or "").lower()
     architectures = [str(a).lower() for a in (config.get("architectures") or []) if a]
     first_architecture = architectures[0] if architectures else ""
@@ -245,7 +244,7 @@ def _word_marker(field: str, marker: str) -> bool:
     return bool(re.search(r"(^|[_\-\d])vl($|[_\-])|\dvl|vlfor|vlmodel", field))
 
 
-def _family_match(architecture: str, model_type: str) -> Optional[str]:
+def _family_match(architecture: str, model_type: str) -> str | None:
     """The job of the first audio family named by the architecture, else by model_type."""
     for families, field in ((_ARCHITECTURE_FAMILIES, architecture), (_MODEL_TYPE_FAMILIES, model_type)):
         for family in families:
@@ -284,7 +283,7 @@ def _is_causal_lm(config: dict) -> bool:
     return any("causallm" in str(a).lower() for a in (config.get("architectures") or []))
 
 
-def _mlx_audio_category(model_type: str) -> Optional[str]:
+def _mlx_audio_category(model_type: str) -> str | None:
     try:
         from mlx_audio.registry import classify_model
     except ImportError:  # pragma: no cover - mlx-audio is a dependency
@@ -295,14 +294,14 @@ def _mlx_audio_category(model_type: str) -> Optional[str]:
     return _MLX_AUDIO_CATEGORIES.get(category, AUDIO)
 
 
-def _audio_job_from_name(name: str) -> Optional[str]:
+def _audio_job_from_name(name: str) -> str | None:
     for pattern, job in _AUDIO_NAMES:
         if pattern in name:
             return job
     return None
 
 
-def _kind_from_name(name: str) -> Optional[str]:
+def _kind_from_name(name: str) -> str | None:
     job = _audio_job_from_name(name)
     if job:
         return job

@@ -12,8 +12,8 @@ from pathlib import Path
 import llm
 
 from .. import catalog
-from . import detection
 from ..errors import AudioError, WrongModelKindError
+from . import detection
 
 RECOMMENDED = {
     "speech": "mlx-community/Kokoro-82M-bf16",

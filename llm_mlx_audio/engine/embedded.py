@@ -8,8 +8,6 @@ wheels). When they are installed and no default is set, the first `llm speak` or
 
 from __future__ import annotations
 
-from typing import Optional
-
 import click
 
 from .. import catalog
@@ -36,7 +34,7 @@ def destination(kind: str):
     return converted_path(EMBEDDED[kind])
 
 
-def ensure_embedded(kind: str) -> Optional[str]:
+def ensure_embedded(kind: str) -> str | None:
     """The embedded model id for kind, converting it on first use; None when not installed."""
     model_id = EMBEDDED[kind]
     record = catalog.load_catalog().get(model_id)

@@ -11,15 +11,15 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 from .. import catalog
-from . import detection
 from ..errors import AudioError, WrongModelKindError
+from . import detection
 
 
-def import_model(path, name: Optional[str] = None, progress: Optional[Callable] = None) -> tuple:
+def import_model(path, name: str | None = None, progress: Callable | None = None) -> tuple:
     """Register (converting if needed) the model at path. Returns (model_id, kind, stored path)."""
     from .importers import ctranslate2_whisper, kokoro_onnx
 

@@ -16,8 +16,9 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any
 
 from ..errors import AudioError, PoolFullError
 from .thread import MLXThread, get_mlx_thread
@@ -34,7 +35,7 @@ class _Entry:
     refs: int = 0
     pinned: bool = False
     last_used: float = dataclasses.field(default_factory=time.monotonic)
-    loaded_at: Optional[float] = None
+    loaded_at: float | None = None
 
     @property
     def ready(self) -> bool:
@@ -77,10 +78,10 @@ def estimate_size(path) -> int:
 
 
 class ModelPool:
-    def __init__(self, budget: Optional[int] = None, executor: Optional[MLXThread] = None):
+    def __init__(self, budget: int | None = None, executor: MLXThread | None = None):
         self.budget = budget if budget is not None else default_budget()
         self._executor = executor
-        self._entries: Dict[str, _Entry] = {}
+        self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
 
     @property
@@ -119,7 +120,7 @@ class ModelPool:
         self._release(entry)
         return True
 
-    def loaded(self) -> List[dict]:
+    def loaded(self) -> list[dict]:
         with self._lock:
             return [
                 {
@@ -139,7 +140,7 @@ class ModelPool:
     # -- internals --------------------------------------------------------
 
     def _acquire(self, key: str, estimate: int):
-        evicted: List[_Entry] = []
+        evicted: list[_Entry] = []
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
@@ -152,7 +153,7 @@ class ModelPool:
             self._release(old)
         return entry, True
 
-    def _make_room(self, key: str, needed: int) -> List[_Entry]:
+    def _make_room(self, key: str, needed: int) -> list[_Entry]:
         """Pick idle models to evict (LRU first) so that needed bytes fit. Lock held."""
         used = sum(e.size for e in self._entries.values())
         if used + needed <= self.budget:
@@ -236,7 +237,7 @@ def _gb(n: int) -> str:
     return f"{n / 1024**3:.1f} GB"
 
 
-_pool: Optional[ModelPool] = None
+_pool: ModelPool | None = None
 _pool_lock = threading.Lock()
 
 

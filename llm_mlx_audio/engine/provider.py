@@ -10,6 +10,9 @@ import llm
 from .. import catalog
 from . import embedded
 
+# The name it has on llm's plugin manager (`llm plugins` lists it under this).
+PLUGIN_NAME = "llm_mlx_audio.mlx"
+
 
 def _register_kind(kind, register):
     from .models import make_model

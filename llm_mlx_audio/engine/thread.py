@@ -14,18 +14,15 @@ import atexit
 import concurrent.futures
 import queue
 import threading
-from typing import Any, Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import Any
 
 _STOP = object()
 
 
-class Cancelled(Exception):
-    """Raised inside a streaming job when its consumer has gone away."""
-
-
 class MLXThread:
     def __init__(self, name: str = "llm-mlx-audio"):
-        self._jobs: "queue.Queue" = queue.Queue()
+        self._jobs: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._lock = threading.Lock()
         self._started = False
@@ -39,7 +36,7 @@ class MLXThread:
         self._put((future, fn, args, kwargs))
         return future
 
-    def run(self, fn: Callable, *args, timeout: Optional[float] = None, **kwargs) -> Any:
+    def run(self, fn: Callable, *args, timeout: float | None = None, **kwargs) -> Any:
         """Run fn on the MLX thread and wait for it.
 
         On timeout the job is cancelled if it has not started; if it is running it
@@ -65,7 +62,7 @@ class MLXThread:
         if self.is_current():
             yield from gen_fn(*args, **kwargs)
             return
-        items: "queue.Queue" = queue.Queue(maxsize=4)
+        items: queue.Queue = queue.Queue(maxsize=4)
         done = object()
         cancelled = threading.Event()
 
@@ -150,7 +147,7 @@ class MLXThread:
             _release_mlx_thread_state()
 
 
-def _put_until(items: "queue.Queue", entry, cancelled: threading.Event) -> None:
+def _put_until(items: queue.Queue, entry, cancelled: threading.Event) -> None:
     while not cancelled.is_set():
         try:
             items.put(entry, timeout=0.1)
@@ -178,7 +175,7 @@ def _release_mlx_thread_state() -> None:
             pass
 
 
-_executor: Optional[MLXThread] = None
+_executor: MLXThread | None = None
 _executor_lock = threading.Lock()
 
 

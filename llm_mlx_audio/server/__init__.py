@@ -1,1 +1,8 @@
-"""server"""
+"""`llm audio serve`: OpenAI's audio API over the plugin's models (FastAPI, uvicorn).
+
+app.py holds the endpoints, run.py the socket and uvicorn; nothing here loads FastAPI
+until the server starts. Models are reached only through the registry.
+"""
+
+# The largest upload /v1/audio/transcriptions takes unless --max-upload-mb says otherwise.
+DEFAULT_MAX_UPLOAD_MB = 25

@@ -12,12 +12,10 @@ call); engines are imported lazily as everywhere else.
 from __future__ import annotations
 
 import base64
-import inspect
-import ipaddress
 import json
 import math
-import socket
-from typing import Iterator, List, Literal, Optional, Union
+from collections.abc import Iterator
+from typing import Literal
 
 import anyio
 from fastapi import FastAPI, Query, Request
@@ -25,22 +23,20 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..audio import codec, writers
 from .. import registry
-from ..models import Audio, TranscriptionModel
-from ..errors import AudioError
+from ..audio import encode, writers
+from ..errors import AudioDecodeError, AudioError
+from ..models import MAX_SPEED, MIN_SPEED, Audio, TranscriptionModel
+from ..streaming import stream_speech
+from . import DEFAULT_MAX_UPLOAD_MB
 from .auth import ApiKeyMiddleware
 from .errors import ApiError, from_validation_errors, install_error_handlers, log
 from .names import choose_voice, model_card, models_of, resolve_model
 from .upload import read_upload
-from ..streaming import stream_speech
 
-DEFAULT_MAX_UPLOAD_MB = 25
-API_KEY_NAME = "mlx-audio-server"
-API_KEY_ENV = "LLM_MLX_AUDIO_API_KEY"
-
-SPEECH_FORMATS = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
-TRANSCRIPT_FORMATS = Literal["json", "text", "srt", "verbose_json", "vtt"]
+# The formats come from the codecs and writers themselves, as on the command line.
+SPEECH_FORMATS = Literal[encode.FORMATS]
+TRANSCRIPT_FORMATS = Literal[writers.FORMATS]
 
 
 class VoiceId(BaseModel):
@@ -52,13 +48,14 @@ class VoiceId(BaseModel):
 class SpeechRequest(BaseModel):
     """The body of POST /v1/audio/speech, as OpenAI documents it."""
 
-    model: Optional[str] = Field(None, max_length=1024, description="Model id, alias, or an OpenAI name (tts-1...)")
+    model: str | None = Field(None, max_length=1024, description="Model id, alias, or an OpenAI name (tts-1...)")
     input: str = Field(min_length=1, max_length=4096)
-    voice: Union[str, VoiceId, None] = Field(None, description="Voice name; OpenAI's names map to the default")
+    voice: str | VoiceId | None = Field(None, description="Voice name; OpenAI's names map to the default")
     response_format: SPEECH_FORMATS = "mp3"
-    speed: float = Field(1.0, ge=0.25, le=4.0)
-    instructions: Optional[str] = Field(None, max_length=4096)
-    stream_format: Optional[Literal["audio", "sse"]] = None
+    speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED)
+    # Accepted because OpenAI's clients send it; no local model takes instructions yet.
+    instructions: str | None = Field(None, max_length=4096)
+    stream_format: Literal["audio", "sse"] | None = None
 
 
 class TranscriptionForm(BaseModel):
@@ -66,17 +63,17 @@ class TranscriptionForm(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    model: Optional[str] = Field(None, max_length=1024)
-    language: Optional[str] = Field(None, max_length=32)
-    prompt: Optional[str] = Field(None, max_length=4096)
+    model: str | None = Field(None, max_length=1024)
+    language: str | None = Field(None, max_length=32)
+    prompt: str | None = Field(None, max_length=4096)
     response_format: TRANSCRIPT_FORMATS = "json"
-    temperature: Optional[float] = Field(None, ge=0.0, le=1.0)
-    timestamp_granularities: List[Literal["word", "segment"]] = Field(
+    temperature: float | None = Field(None, ge=0.0, le=1.0)
+    timestamp_granularities: list[Literal["word", "segment"]] = Field(
         default_factory=list, alias="timestamp_granularities[]"
     )
 
 
-def create_app(*, api_key: Optional[str] = None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024) -> FastAPI:
+def create_app(*, api_key: str | None = None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024) -> FastAPI:
     """The ASGI app. With api_key every request but /health needs `Authorization: Bearer KEY`."""
     app = FastAPI(title="llm-mlx-audio", version="1", summary="OpenAI-compatible speech and transcription")
     install_error_handlers(app)
@@ -85,16 +82,14 @@ def create_app(*, api_key: Optional[str] = None, max_upload_bytes: int = DEFAULT
 
     @app.get("/health")
     def health():
-        from ..engine.pool import get_pool
-
-        return {"status": "ok", "models_loaded": len(get_pool().loaded())}
+        return {"status": "ok", "models_loaded": len(registry.loaded_models())}
 
     @app.get("/v1/models")
     def list_models():
         return {"object": "list", "data": [model_card(k, m) for k in registry.KINDS for m in models_of(k)]}
 
     @app.get("/v1/audio/voices")
-    def voices(model: Optional[str] = Query(None, max_length=1024)):
+    def voices(model: str | None = Query(None, max_length=1024)):
         speech_model = resolve_model("speech", model)
         return {
             "model": speech_model.model_id,
@@ -105,7 +100,7 @@ def create_app(*, api_key: Optional[str] = None, max_upload_bytes: int = DEFAULT
     @app.post(
         "/v1/audio/speech",
         response_class=Response,
-        responses={200: {"content": {t: {} for t in codec.MIME_TYPES.values()}, "description": "Audio"}},
+        responses={200: {"content": {t: {} for t in encode.MIME_TYPES.values()}, "description": "Audio"}},
     )
     def speech(body: SpeechRequest):
         return speak_response(body)
@@ -137,9 +132,7 @@ def speak_response(body: SpeechRequest) -> Response:
     if not body.input.strip():
         raise ApiError(400, "input is empty: there is no text to speak", param="input", code="empty_input")
     options = {"voice": voice, "speed": body.speed}
-    if body.instructions and "instructions" in inspect.signature(model.iter_speech).parameters:
-        options["instructions"] = body.instructions
-    media_type = codec.MIME_TYPES[body.response_format]
+    media_type = encode.MIME_TYPES[body.response_format]
     if body.stream_format is None:
         audio = Audio.join(model.iter_speech(body.input, **options))
         return Response(audio.to_bytes(body.response_format), media_type=media_type)
@@ -159,7 +152,7 @@ def speak_response(body: SpeechRequest) -> Response:
 
 
 def _encode_stream(first: Audio, rest: Iterator[Audio], fmt: str) -> Iterator[bytes]:
-    encoder = codec.StreamEncoder(fmt, first.sample_rate)
+    encoder = encode.StreamEncoder(fmt, first.sample_rate)
     try:
         yield encoder.write(first.samples)
         for chunk in rest:
@@ -220,10 +213,8 @@ def _transcription_form(fields) -> TranscriptionForm:
         raise from_validation_errors(error.errors()) from None
 
 
-def transcribe_response(form: TranscriptionForm, data: bytes, filename: Optional[str]) -> Response:
+def transcribe_response(form: TranscriptionForm, data: bytes, filename: str | None) -> Response:
     """Transcribe uploaded bytes (decoded in memory) and answer in OpenAI's shape for the format."""
-    from ..audio.codec import AudioDecodeError
-
     model: TranscriptionModel = resolve_model("transcription", form.model)
     granularities = set(form.timestamp_granularities)
     words = "word" in granularities
@@ -281,59 +272,3 @@ def _not_null(prop: dict) -> dict:
         return prop
     rest = {k: v for k, v in prop.items() if k != "anyOf"}
     return {**options[0], **rest}
-
-
-# -- running it ----------------------------------------------------------------------
-
-
-def resolve_api_key(explicit: Optional[str]) -> Optional[str]:
-    """--api-key, else the key stored with `llm keys set mlx-audio-server`, else $LLM_MLX_AUDIO_API_KEY."""
-    import llm
-
-    return llm.get_key(explicit_key=explicit, key_alias=API_KEY_NAME, env_var=API_KEY_ENV) or None
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a hostname or interface name: assume it is reachable from outside
-
-
-def check_exposure(host: str, api_key: Optional[str]) -> None:
-    """Refuse to listen beyond this machine without an API key."""
-    if not api_key and not is_loopback(host):
-        raise AudioError(
-            f"Refusing to listen on {host} without an API key: pass --api-key, "
-            f"run `llm keys set {API_KEY_NAME}` or set {API_KEY_ENV}"
-        )
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """Bind before announcing, so a busy port is one clear error and port 0 picks a free one."""
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-        sock = socket.socket(family, kind, proto)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(2048)  # connections made as soon as we announce the URL wait in the backlog
-    except OSError as error:
-        raise AudioError(f"Cannot listen on {host}:{port}: {error.strerror or error}") from None
-    sock.set_inheritable(True)
-    return sock
-
-
-def url_for(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-def serve(app: FastAPI, sock: socket.socket, *, log_level: str = "warning") -> None:
-    """Run uvicorn on an already bound socket until Ctrl-C (which surfaces as KeyboardInterrupt)."""
-    import uvicorn
-
-    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
-

@@ -9,15 +9,14 @@ AudioError family maps onto statuses here, in one place.
 from __future__ import annotations
 
 import logging
-from typing import Optional
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..audio.codec import AudioDecodeError
 from ..errors import (
+    AudioDecodeError,
     AudioError,
     ModelLoadError,
     PoolFullError,
@@ -25,7 +24,7 @@ from ..errors import (
     WrongModelKindError,
 )
 
-log = logging.getLogger("llm_mlx_audio.server.app")
+log = logging.getLogger("llm_mlx_audio.server")
 
 
 class ApiError(Exception):
@@ -36,9 +35,9 @@ class ApiError(Exception):
         status: int,
         message: str,
         *,
-        param: Optional[str] = None,
-        code: Optional[str] = None,
-        type: Optional[str] = None,
+        param: str | None = None,
+        code: str | None = None,
+        type: str | None = None,
     ):
         super().__init__(message)
         self.status = status

@@ -9,11 +9,10 @@ not make the server probe or load arbitrary folders.
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 from .. import registry
-from ..models import SpeechModel
 from ..errors import UnknownModelError, WrongModelKindError
+from ..models import SpeechModel
 from .errors import ApiError
 
 # OpenAI's model names stand for the user's default model of their kind, so clients
@@ -24,11 +23,11 @@ OPENAI_MODELS = {
 }
 # OpenAI's voices: sent to a model that has no voice of that name, they get its default.
 OPENAI_VOICES = frozenset(
-    "alloy ash ballad coral echo fable onyx nova sage shimmer verse marin cedar".split()
+    ["alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse", "marin", "cedar"]
 )
 
 
-def resolve_model(kind: str, name: Optional[str]):
+def resolve_model(kind: str, name: str | None):
     """The model a request names: an id or alias, an OpenAI name, or nothing (the default).
 
     Unlike the CLI, a name must be a registered model or alias: a client on the network
@@ -75,7 +74,7 @@ def model_card(kind: str, model) -> dict:
     return {"id": model.model_id, "object": "model", "created": created, "owned_by": "llm-mlx-audio", "kind": kind}
 
 
-def choose_voice(model: SpeechModel, voice: Optional[str]) -> Optional[str]:
+def choose_voice(model: SpeechModel, voice: str | None) -> str | None:
     """The voice to use: the one asked for, the default for OpenAI's names it lacks, else 400."""
     if voice is None or not voice.strip():
         return None

@@ -10,7 +10,6 @@ read. Parts never touch the disk: nothing to leak when a client misbehaves.
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, List, Optional
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import FormParser, parse_options_header
@@ -26,9 +25,9 @@ FORM_OVERHEAD_BYTES = 256 * 1024
 class Upload:
     """The fields of a multipart form (every value of each, in order) and its audio file."""
 
-    fields: Dict[str, List[str]]
-    file: Optional[bytes]
-    filename: Optional[str]
+    fields: dict[str, list[str]]
+    file: bytes | None
+    filename: str | None
 
 
 def too_large(limit: int) -> ApiError:
@@ -56,8 +55,8 @@ async def read_upload(request: Request, max_file_bytes: int) -> Upload:
     if content_type == b"multipart/form-data" and not options.get(b"boundary"):
         raise ApiError(400, "The multipart body has no boundary", code="invalid_multipart")
 
-    raw_fields: Dict[str, List[bytes]] = {}
-    files: Dict[str, tuple] = {}
+    raw_fields: dict[str, list[bytes]] = {}
+    files: dict[str, tuple] = {}
 
     def on_field(field) -> None:
         raw_fields.setdefault(_text(field.field_name), []).append(field.value or b"")

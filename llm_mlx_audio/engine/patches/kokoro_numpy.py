@@ -16,7 +16,7 @@ block takes and returns MLX arrays exactly like mlx-audio's, same maths in fp32:
 results match the stock block to float rounding (tests compare them).
 
 The same conv serves every other stride-1 weight-normalised conv (``conv_weighted``,
-called from cpu_speed's fast ConvWeighted), and the LSTMs' time loops run in numpy
+through ``NumpyConvWeighted``), and the LSTMs' time loops run in numpy
 too (``NumpyLSTM``). All numpy kernels are built when the model loads (``prepare``).
 """
 
@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import sys
 
-from . import kernels as cpu_kernels
+from . import kernels
+from .swap import swap_class
 
 _FAMILIES = ("mlx_audio.tts.models.kokoro", "mlx_audio.tts.models.kitten_tts")
-_swapped_classes: dict = {}
 
 
 def optimise(model) -> int:
-    """Swap the numpy versions into every AdaINResBlock1 and LSTM; return how many."""
+    """Swap the numpy versions into every AdaINResBlock1, LSTM and ConvWeighted; return how
+    many blocks and LSTMs (the convs come with them)."""
     swaps = {}
     for family in _FAMILIES:
         istftnet, modules = sys.modules.get(family + ".istftnet"), sys.modules.get(family + ".modules")
@@ -39,20 +40,22 @@ def optimise(model) -> int:
             swaps[istftnet.AdaINResBlock1] = NumpyResBlock
         if modules is not None and hasattr(modules, "LSTM"):
             swaps[modules.LSTM] = NumpyLSTM
-    count = 0
+    conv_classes = tuple(
+        istftnet.ConvWeighted
+        for istftnet in (sys.modules.get(family + ".istftnet") for family in _FAMILIES)
+        if istftnet is not None and hasattr(istftnet, "ConvWeighted")
+    )
+    count = convs = 0
     for module in model.modules():
-        cls = type(module)
-        mixin = swaps.get(cls)
+        mixin = swaps.get(type(module))
+        if mixin is None and conv_classes and isinstance(module, conv_classes):
+            mixin = NumpyConvWeighted  # on top of vocoder_convs' class, if that applied
         if mixin is None or not mixin.applies_to(module):
             continue
-        fast = _swapped_classes.get(cls)
-        if fast is None:
-            fast = _swapped_classes[cls] = type(
-                "Fast" + cls.__name__, (mixin, cls), {"__module__": __name__, "__doc__": mixin.__doc__}
-            )
-        module.__class__ = fast
-        count += 1
-    if count:
+        swap_class(module, mixin)
+        convs += mixin is NumpyConvWeighted
+        count += mixin is not NumpyConvWeighted
+    if count or convs:
         prepare(model)
     return count
 
@@ -158,7 +161,7 @@ def _sigmoid(x):
 
 def _numpy_params(block) -> list:
     """Weight-normalised kernels and the rest, as numpy arrays, made once per block."""
-    return cpu_kernels.cached_on(block, block.convs1[0].weight_v, lambda: _build_params(block))
+    return kernels.cached_on(block, block.convs1[0].weight_v, lambda: _build_params(block))
 
 
 def _build_params(block) -> list:
@@ -168,7 +171,7 @@ def _build_params(block) -> list:
     alpha1, alpha2 = _alphas(block)
     stages = []
     for c1, c2, n1, n2, a1, a2 in zip(
-        block.convs1, block.convs2, block.adain1, block.adain2, alpha1, alpha2
+        block.convs1, block.convs2, block.adain1, block.adain2, alpha1, alpha2, strict=False
     ):
         stages.append({
             "adain1": _adain_params(n1), "adain2": _adain_params(n2),
@@ -263,10 +266,27 @@ def _conv(x, taps, bias, padding, dilation):
     return out
 
 
+class NumpyConvWeighted:
+    """A ConvWeighted whose plain stride-1 conv1d runs in numpy; anything else as before."""
+
+    @staticmethod
+    def applies_to(module) -> bool:
+        return "weight_v" in module
+
+    def __call__(self, x, conv):
+        import mlx.core as mx
+
+        if conv is mx.conv1d:
+            y = conv_weighted(self, x)
+            if y is not None:
+                return y
+        return super().__call__(x, conv)
+
+
 def conv_weighted(module, x):
     """A ConvWeighted's stride-1 conv1d in numpy, or None where that does not apply.
 
-    Used by cpu_speed's fast ConvWeighted for every plain convolution outside the
+    Used by NumpyConvWeighted for every plain convolution outside the
     residual blocks (the decoder's AdainResBlk1d, conv_post, the prosody predictor):
     MLX-CPU spends ~90 ms on conv_post alone (128 -> 22 channels, 7 taps, 32k frames),
     numpy ~10 ms.
@@ -293,7 +313,7 @@ def conv_weighted(module, x):
 
 def _conv_weighted_params(module):
     """A ConvWeighted's numpy kernels, made once (and again if its weights change)."""
-    return cpu_kernels.cached_on(module, module.weight_v, lambda: _conv_params(module))
+    return kernels.cached_on(module, module.weight_v, lambda: _conv_params(module))
 
 
 def prepare(model) -> None:
@@ -308,6 +328,6 @@ def prepare(model) -> None:
     for module in model.modules():
         if isinstance(module, NumpyResBlock):
             _numpy_params(module)
-        elif type(module).__name__.endswith("ConvWeighted") and "weight_v" in module:
+        elif isinstance(module, NumpyConvWeighted):
             if module.stride == 1 and module.groups == 1 and isinstance(module.padding, int):
                 _conv_weighted_params(module)

@@ -21,12 +21,13 @@ within float rounding (tests compare them).
 
 from __future__ import annotations
 
+import functools
 import sys
 
-from . import kernels as cpu_kernels
+from . import kernels
+from .swap import swap_class
 
 _WHISPER_MODULE = "mlx_audio.stt.models.whisper.whisper"
-_swapped_classes: dict = {}
 
 
 def optimise(model) -> int:
@@ -39,31 +40,18 @@ def optimise(model) -> int:
     }
     count = 0
     if isinstance(model, whisper.Model):
-        model.__class__ = _subclass(type(model), FastWhisper)
+        swap_class(model, FastWhisper)
         count += 1
     for module in model.modules():
         fast = swaps.get(type(module))
         if fast is not None:
-            module.__class__ = _subclass(type(module), fast)
+            swap_class(module, fast)
             count += 1
     for block in model.decoder.blocks:
         if block.cross_attn is not None:
-            block.cross_attn.__class__ = _subclass(type(block.cross_attn), FastCrossAttention)
+            swap_class(block.cross_attn, FastCrossAttention)
             count += 1
     return count
-
-
-def _subclass(base, mixin):
-    """A class that is ``base`` with ``mixin``'s methods: still an instance of base."""
-    if issubclass(base, mixin):
-        return base
-    key = (base, mixin)
-    cls = _swapped_classes.get(key)
-    if cls is None:
-        cls = _swapped_classes[key] = type(
-            mixin.__name__, (mixin, base), {"__module__": __name__, "__doc__": mixin.__doc__}
-        )
-    return cls
 
 
 class FastCrossAttention:
@@ -117,7 +105,7 @@ class FastResidualAttentionBlock:
         if self.cross_attn:
             y, cross_kv, cross_qk = self.cross_attn(self.cross_attn_ln(x), xa, kv_cache=cross_kv)
             x += y
-        x = x + self.mlp2(cpu_kernels.gelu(self.mlp1(self.mlp_ln(x))))
+        x = x + self.mlp2(kernels.gelu(self.mlp1(self.mlp_ln(x))))
         return x, (kv, cross_kv), cross_qk
 
 
@@ -153,7 +141,7 @@ def _encoder_block(block, x):
         for start in range(0, state, width):
             head = slice(start, start + width)
             scores = q[rows, head] @ k[rows, head].T
-            cpu_kernels.softmax_numpy(scores)
+            kernels.softmax_numpy(scores)
             np.matmul(scores, v[rows, head], out=attended[rows, head])
     signal += _linear(attended, weights["attn.out"])
     hidden = _linear(_layer_norm(signal, weights["mlp_ln"]), weights["mlp1"])
@@ -163,7 +151,7 @@ def _encoder_block(block, x):
 
 def _block_weights(block) -> dict:
     """numpy views of an encoder block's weights, made once per block."""
-    return cpu_kernels.cached_on(block, block.attn.query.weight, lambda: _build_block_weights(block))
+    return kernels.cached_on(block, block.attn.query.weight, lambda: _build_block_weights(block))
 
 
 def _build_block_weights(block) -> dict:
@@ -189,8 +177,8 @@ class FastAudioEncoder:
     """mlx-audio's encoder with the fast GELU after both convolutions."""
 
     def __call__(self, x):
-        x = cpu_kernels.gelu(self.conv1(x))
-        x = cpu_kernels.gelu(self.conv2(x))
+        x = kernels.gelu(self.conv1(x))
+        x = kernels.gelu(self.conv2(x))
         assert x.shape[1:] == self._positional_embedding.shape, "incorrect audio shape"
         x = x + self._positional_embedding
         for block in self.blocks:
@@ -230,12 +218,12 @@ def _numpy_forward(decoder, tokens, xa, kv_cache):
     weights = _numpy_weights(decoder)
     ids = np.asarray(tokens)
     # One new token: small products that finish before a second BLAS thread wakes up.
-    threads = cpu_kernels.set_numpy_blas_threads(1) if kv_cache is not None else None
+    threads = kernels.set_numpy_blas_threads(1) if kv_cache is not None else None
     try:
         x, new_cache, cross_qk = _numpy_blocks(weights, ids, np.asarray(xa), kv_cache)
     finally:
         if threads is not None:
-            cpu_kernels.set_numpy_blas_threads(threads)
+            kernels.set_numpy_blas_threads(threads)
     x = _layer_norm(x, weights["ln"])
     logits = x @ weights["embedding"].T  # 51864 x 384: large enough for threads
     return mx.array(logits), new_cache, [mx.array(qk) for qk in cross_qk]
@@ -286,7 +274,7 @@ def _cross_cache(audio, block, heads):
 
 def _numpy_weights(decoder) -> dict:
     """numpy views of the decoder's (evaluated, fp32) weights, made once per model."""
-    return cpu_kernels.cached_on(
+    return kernels.cached_on(
         decoder, decoder.token_embedding.weight, lambda: _build_decoder_weights(decoder)
     )
 
@@ -357,7 +345,7 @@ def _self_attention(q, k, v, heads):
     if count > 1:  # query i sits at position length - n + i and sees nothing after it
         later = np.triu(np.ones((count, length), bool), k=length - count + 1)
         scores[..., later] = -np.inf
-    w = cpu_kernels.softmax_numpy(scores)
+    w = kernels.softmax_numpy(scores)
     return (w @ vh).transpose(0, 2, 1, 3).reshape(batch, count, state)
 
 
@@ -369,21 +357,21 @@ def _cross_attention(q, k, v, heads):
     width = state // heads
     qh = q.reshape(batch, count, heads, width).transpose(0, 2, 1, 3) * np.float32(width**-0.25)
     qk = qh @ k
-    w = cpu_kernels.softmax_numpy(qk.copy())
+    w = kernels.softmax_numpy(qk.copy())
     return (w @ v).transpose(0, 2, 1, 3).reshape(batch, count, state), qk
 
 
 def _gelu_numpy(x):
-    """cpu_kernels' erf GELU in numpy (a 1536-wide vector: no compile needed)."""
+    """kernels' erf GELU in numpy (a 1536-wide vector: no compile needed)."""
     import numpy as np
 
     z = np.clip(x * np.float32(0.7071067811865476), -4.0, 4.0)
     z2 = z * z
-    p = np.float32(cpu_kernels.ERF_P[0])
-    for c in cpu_kernels.ERF_P[1:]:
+    p = np.float32(kernels.ERF_P[0])
+    for c in kernels.ERF_P[1:]:
         p = p * z2 + np.float32(c)
-    q = np.float32(cpu_kernels.ERF_Q[0])
-    for c in cpu_kernels.ERF_Q[1:]:
+    q = np.float32(kernels.ERF_Q[0])
+    for c in kernels.ERF_Q[1:]:
         q = q * z2 + np.float32(c)
     return x * (1.0 + z * p / q) * np.float32(0.5)
 
@@ -411,11 +399,8 @@ class FastWhisper:
 _DECODING_MODULE = "mlx_audio.stt.models.whisper.decoding"
 
 
+@functools.cache
 def _fast_task(decoding):
-    cls = _swapped_classes.get("task")
-    if cls is not None:
-        return cls
-
     class FastDecodingTask(decoding.DecodingTask):
         """The stock task, with the timestamp rules and greedy choice in numpy.
 
@@ -435,8 +420,7 @@ def _fast_task(decoding):
             if type(self.decoder) is decoding.GreedyDecoder and self.decoder.temperature == 0:
                 self.decoder = NumpyGreedyDecoder(self.decoder.eot)
 
-    cls = _swapped_classes["task"] = FastDecodingTask
-    return cls
+    return FastDecodingTask
 
 
 def _numpy_timestamp_rules(decoding, rules):

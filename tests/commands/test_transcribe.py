@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from llm_mlx_audio.audio.codec import encode_audio
+from llm_mlx_audio.audio.encode import encode_audio
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def test_every_speech_format_transcribes_back(llm_cli, tiny_models, tmp_path, fo
     assert llm_cli("speak", "Round trip through a format.", "-o", str(out), "--format", format).exit_code == 0
     if format == "pcm":
         # raw samples carry no header: wrap them the way a user would (24 kHz, 16-bit mono)
-        from llm_mlx_audio.audio.codec import encode_audio
+        from llm_mlx_audio.audio.encode import encode_audio
 
         samples = np.frombuffer(out.read_bytes(), "<i2").astype(np.float32) / 32767
         out = tmp_path / "spoken-pcm.wav"

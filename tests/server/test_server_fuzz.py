@@ -12,26 +12,14 @@ pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
 from hypothesis import HealthCheck, settings  # noqa: E402
-
-from shared_user import shared_user_dir_for_each_test  # noqa: E402,F401  (the user_dir fixture)
-from test_server import start_server, tone_wav  # noqa: E402
+from server_helpers import start_server  # noqa: E402
 
 # Speech input is capped for fuzzing only: the tiny model speaks about 100 characters
 # a second here, and a few 4096-character inputs would take minutes while testing
-# nothing that shorter ones do not. The 4096 limit itself is tested in test_server.py.
+# nothing that shorter ones do not. The 4096 limit itself is tested in test_speech.py.
 FUZZ_INPUT_CHARS = 200
 
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
-
-
-@pytest.fixture(scope="module")
-def models(shared_tiny_models):
-    return shared_tiny_models
-
-
-@pytest.fixture(scope="module")
-def clip():
-    return tone_wav()
 
 
 @pytest.fixture(scope="module")

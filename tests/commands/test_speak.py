@@ -5,8 +5,7 @@ import struct
 import wave
 
 import pytest
-
-from conftest import llm_subprocess
+from llm_runner import llm_subprocess
 
 
 def wav_info(data: bytes):

@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from llm_mlx_audio.models import Segment, Transcript, Word
-from llm_mlx_audio.errors import AudioError
 from llm_mlx_audio.audio.writers import format_transcript
+from llm_mlx_audio.errors import AudioError
+from llm_mlx_audio.models import Segment, Transcript, Word
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def to_seconds(stamp, separator):
 def test_srt_cues_are_ordered_and_never_overlap(transcript):
     cues = parse_srt(format_transcript(transcript, "srt"))
     assert [c[2] for c in cues] == ["Hello there.", "General Kenobi."]
-    for (s1, e1, _), (s2, e2, _) in zip(cues, cues[1:]):
+    for (s1, e1, _), (s2, e2, _) in zip(cues, cues[1:], strict=False):
         assert s1 < e1 <= s2 < e2
 
 

@@ -1,6 +1,6 @@
 """Every CLI process that used MLX exits cleanly: no abort at exit, ever."""
 
-from conftest import llm_subprocess
+from llm_runner import llm_subprocess
 
 
 def test_twenty_cli_runs_exit_cleanly(tiny_models, tmp_path):

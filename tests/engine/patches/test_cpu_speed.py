@@ -15,13 +15,14 @@ import warnings
 import numpy as np
 import pytest
 
+from llm_mlx_audio.engine import patches
+from llm_mlx_audio.engine.patches import vocoder_convs
+
 mx = pytest.importorskip("mlx.core")
 
-from llm_mlx_audio.engine.patches import cpu as cpu_speed
 
-from cpu_path import on_the_cpu_path, speedups_on  # noqa: E402,F401  (speedups_on: autouse fixture)
 
-pytestmark = on_the_cpu_path
+pytestmark = pytest.mark.cpu_path
 
 TOLERANCE = 1e-5
 
@@ -57,7 +58,7 @@ def test_fast_dilated_conv_matches_mlx_conv1d(batch, length, cin, cout, kernel, 
     x = _random((batch, length, cin), 1)
     w = _random((cout, kernel, cin // groups), 2, scale=(kernel * cin / groups) ** -0.5)
     expected = mx.conv1d(x, w, padding=padding, dilation=dilation, groups=groups)
-    actual = cpu_speed.fast_conv1d(x, w, padding=padding, dilation=dilation, groups=groups)
+    actual = vocoder_convs.fast_conv1d(x, w, padding=padding, dilation=dilation, groups=groups)
     _assert_close(actual, expected)
 
 
@@ -88,7 +89,7 @@ def test_fast_transposed_conv_matches_mlx_conv_transpose1d(
     w = _random((cout, kernel, cin // groups), 4, scale=(kernel * cin / groups) ** -0.5)
     options = {"stride": stride, "padding": padding, "output_padding": output_padding, "groups": groups}
     expected = mx.conv_transpose1d(x, w, **options)
-    actual = cpu_speed.fast_conv_transpose1d(x, w, **options)
+    actual = vocoder_convs.fast_conv_transpose1d(x, w, **options)
     _assert_close(actual, expected)
 
 
@@ -151,7 +152,7 @@ def test_speech_vocoder_with_fast_convs_matches_stock(build):
     stock = _audio(module, inputs)
     assert np.isfinite(stock).all() and np.abs(stock).max() > 0
 
-    assert cpu_speed.optimise_model(module, "speech") == {}
+    assert patches.adapt(module, "speech") == {}
 
     assert all(type(m).__name__ != "ConvWeighted" for m in module.modules())
     fast = _audio(module, inputs)
@@ -159,10 +160,10 @@ def test_speech_vocoder_with_fast_convs_matches_stock(build):
 
 
 def test_switch_off_leaves_speech_convs_stock(monkeypatch):
-    monkeypatch.setenv(cpu_speed.ENV_SWITCH, "0")
+    monkeypatch.setenv(patches.ENV_SWITCH, "0")
     module, _ = _tiny_kokoro_generator()
     before = [type(m) for m in module.modules()]
-    assert cpu_speed.optimise_model(module, "speech") == {}
+    assert patches.adapt(module, "speech") == {}
     assert [type(m) for m in module.modules()] == before
 
 
@@ -213,7 +214,7 @@ def test_whisper_is_converted_to_fp32_and_asks_for_fp16_false(tiny_whisper_dir):
     model = _load_whisper(tiny_whisper_dir)
     assert _parameter_dtypes(model) == {mx.float16}
 
-    assert cpu_speed.optimise_model(model, "transcription") == {"fp16": False}
+    assert patches.adapt(model, "transcription") == {"fp16": False}
 
     assert _parameter_dtypes(model) == {mx.float32}
     assert model.dtype == mx.float32
@@ -224,7 +225,7 @@ def test_whisper_is_converted_to_fp32_and_asks_for_fp16_false(tiny_whisper_dir):
 def test_fp32_whisper_forward_matches_fp16(tiny_whisper_dir):
     model = _load_whisper(tiny_whisper_dir)
     features16, logits16 = _whisper_forward(model)
-    cpu_speed.optimise_model(model, "transcription")
+    patches.adapt(model, "transcription")
     features32, logits32 = _whisper_forward(model)
 
     # generate(fp16=False) refuses features of any other dtype
@@ -240,7 +241,7 @@ def test_quantised_whisper_is_dequantised_to_fp32(tiny_whisper_dir):
     nn.quantize(model, group_size=64, bits=8)
     _, logits_quantised = _whisper_forward(model)
 
-    cpu_speed.optimise_model(model, "transcription")
+    patches.adapt(model, "transcription")
 
     kinds = {type(m).__name__ for m in model.modules()}
     assert not {"QuantizedLinear", "QuantizedEmbedding"} & kinds
@@ -253,7 +254,7 @@ def test_fp32_whisper_generates_with_the_returned_kwargs(tiny_whisper):
     from mlx_audio.stt.utils import load_model
 
     model = load_model(str(tiny_whisper))  # the shared tiny Whisper has processor files
-    extra = cpu_speed.optimise_model(model, "transcription")
+    extra = patches.adapt(model, "transcription")
     audio = np.array(_random((16000 * 2,), 10, scale=0.1))
 
     result = model.generate(audio, **extra)
@@ -262,9 +263,9 @@ def test_fp32_whisper_generates_with_the_returned_kwargs(tiny_whisper):
 
 
 def test_switch_off_leaves_whisper_fp16(tiny_whisper_dir, monkeypatch):
-    monkeypatch.setenv(cpu_speed.ENV_SWITCH, "0")
+    monkeypatch.setenv(patches.ENV_SWITCH, "0")
     model = _load_whisper(tiny_whisper_dir)
-    assert cpu_speed.optimise_model(model, "transcription") == {}
+    assert patches.adapt(model, "transcription") == {}
     assert _parameter_dtypes(model) == {mx.float16}
 
 
@@ -273,8 +274,8 @@ def test_unknown_model_is_left_untouched():
 
     model = nn.Sequential(nn.Conv1d(4, 4, 3, dilation=3), nn.Linear(4, 4))
     model.set_dtype(mx.float16)
-    assert cpu_speed.optimise_model(model, "speech") == {}
-    assert cpu_speed.optimise_model(model, "transcription") == {}
+    assert patches.adapt(model, "speech") == {}
+    assert patches.adapt(model, "transcription") == {}
     assert _parameter_dtypes(model) == {mx.float16}
     assert [type(m).__name__ for m in model.modules()] == ["Sequential", "Linear", "Conv1d"]
 
@@ -283,18 +284,18 @@ def test_optimise_model_rejects_unknown_kind():
     from mlx import nn
 
     with pytest.raises(ValueError, match="kind"):
-        cpu_speed.optimise_model(nn.Linear(2, 2), "music")
+        patches.adapt(nn.Linear(2, 2), "music")
 
 
 @pytest.mark.parametrize("value", ["0", "false", "OFF", "no"])
 def test_switch_off_disables(monkeypatch, value):
-    monkeypatch.setenv(cpu_speed.ENV_SWITCH, value)
-    assert cpu_speed.enabled() is False
-    assert cpu_speed.describe()["enabled"] is False
+    monkeypatch.setenv(patches.ENV_SWITCH, value)
+    assert patches.enabled() is False
+    assert patches.describe()["enabled"] is False
 
 
 def test_enabled_by_default_on_linux_cpu():
-    assert cpu_speed.enabled() is True
+    assert patches.enabled() is True
 
 
 # -- BLAS preload (fresh processes) -----------------------------------------------------
@@ -315,10 +316,10 @@ def _run_fresh(code, **env):
 
 PRELOAD = """
     import json, os, sys
-    from llm_mlx_audio.engine.patches import cpu as cpu_speed
+    from llm_mlx_audio.engine import patches
     assert "mlx.core" not in sys.modules
-    path = cpu_speed.prepare_mlx()
-    again = cpu_speed.prepare_mlx()
+    path = patches.prepare_mlx()
+    again = patches.prepare_mlx()
     maps = open("/proc/self/maps").read()
     import numpy as np
     import mlx.core as mx
@@ -326,17 +327,17 @@ PRELOAD = """
     a, b = rng.standard_normal((300, 200), np.float32), rng.standard_normal((200, 100), np.float32)
     error = float(np.abs(np.array(mx.array(a) @ mx.array(b)) - a @ b).max())
     print(json.dumps({"path": path, "again": again, "mapped": bool(path) and os.path.realpath(path) in maps,
-                      "error": error, "describe": cpu_speed.describe()}))
+                      "error": error, "describe": patches.describe()}))
 """
 
 
 def _openblas_installed():
-    return any(os.path.exists(p) for p in cpu_speed._blas_candidates() if os.sep in p)
+    return any(os.path.exists(p) for p in patches.blas._blas_candidates() if os.sep in p)
 
 
 @pytest.mark.skipif(not _openblas_installed(), reason="no OpenBLAS here (Debian: libopenblas0-pthread)")
 def test_prepare_mlx_loads_openblas_before_mlx_and_matmul_stays_correct():
-    result = _run_fresh(PRELOAD, **{cpu_speed.ENV_SWITCH: "1"})
+    result = _run_fresh(PRELOAD, **{patches.ENV_SWITCH: "1"})
     assert result["path"] and "blas" in os.path.basename(result["path"])
     assert result["again"] == result["path"]
     assert result["mapped"]
@@ -345,7 +346,7 @@ def test_prepare_mlx_loads_openblas_before_mlx_and_matmul_stays_correct():
 
 
 def test_prepare_mlx_does_nothing_when_switched_off():
-    result = _run_fresh(PRELOAD, **{cpu_speed.ENV_SWITCH: "0"})
+    result = _run_fresh(PRELOAD, **{patches.ENV_SWITCH: "0"})
     assert result["path"] is None
     assert result["error"] < 1e-3
 
@@ -354,16 +355,16 @@ def test_prepare_mlx_after_mlx_import_returns_none():
     code = """
         import json
         import mlx.core
-        from llm_mlx_audio.engine.patches import cpu as cpu_speed
-        print(json.dumps({"path": cpu_speed.prepare_mlx()}))
+        from llm_mlx_audio.engine import patches
+        print(json.dumps({"path": patches.prepare_mlx()}))
     """
-    assert _run_fresh(code, **{cpu_speed.ENV_SWITCH: "1"})["path"] is None
+    assert _run_fresh(code, **{patches.ENV_SWITCH: "1"})["path"] is None
 
 
-def test_importing_cpu_speed_does_not_import_mlx():
+def test_importing_the_patches_does_not_import_mlx():
     code = """
         import json, sys
-        from llm_mlx_audio.engine.patches import cpu as cpu_speed
+        from llm_mlx_audio.engine import patches
         heavy = ("mlx", "mlx_audio", "transformers", "sounddevice", "av", "onnxruntime")
         print(json.dumps({"heavy": [m for m in heavy if m in sys.modules]}))
     """

@@ -10,10 +10,9 @@ import subprocess
 
 import pytest
 
-jiwer = pytest.importorskip("jiwer")
+from llm_mlx_audio.engine import embedded
 
-from llm_mlx_audio.engine import embedded  # noqa: E402
-from shared_user import shared_user_dir_for_each_test  # noqa: E402,F401  (the user_dir fixture)
+jiwer = pytest.importorskip("jiwer")
 
 needs_embedded = pytest.mark.skipif(
     not (embedded.available("speech") and embedded.available("transcription")),
@@ -29,6 +28,14 @@ SENTENCES = [
     "Children were playing football in the park after school.",
     "The train to London leaves from platform nine.",
 ]
+
+
+@pytest.fixture(name="user_dir")
+def shared_user_dir_for_each_test(shared_user_dir, monkeypatch):
+    """One user directory for the module: the embedded models are converted once."""
+    monkeypatch.setenv("LLM_USER_PATH", str(shared_user_dir))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return shared_user_dir
 
 
 def normalise(text):
@@ -102,7 +109,7 @@ def test_the_readme_main_job_works_offline_in_a_fresh_user_dir(tmp_path):
     import os
     from pathlib import Path
 
-    demo = Path(__file__).parent.parent / "scripts" / "demo"
+    demo = Path(__file__).parents[2] / "scripts" / "demo"
     commands = [line for line in demo.read_text().splitlines() if line.startswith("llm ")]
     assert len(commands) == 2
     env = dict(os.environ, LLM_USER_PATH=str(tmp_path / "fresh-user"), HF_HUB_OFFLINE="1")

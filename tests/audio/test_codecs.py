@@ -16,17 +16,9 @@ import av
 import numpy as np
 import pytest
 
-from llm_mlx_audio.audio.codec import (
-    FORMATS,
-    MIME_TYPES,
-    AudioDecodeError,
-    AudioFormatError,
-    StreamEncoder,
-    audio_duration,
-    decode_audio,
-    encode_audio,
-    format_from_path,
-)
+from llm_mlx_audio.audio.decode import audio_duration, decode_audio
+from llm_mlx_audio.audio.encode import FORMATS, MIME_TYPES, StreamEncoder, encode_audio, format_from_path
+from llm_mlx_audio.errors import AudioDecodeError, AudioFormatError
 
 TONE_HZ = 440.0
 SPEECH_RATE = 24000  # Kokoro's rate: what `llm speak` encodes most
@@ -116,8 +108,8 @@ def test_every_format_has_a_mime_type():
     assert MIME_TYPES["mp3"] == "audio/mpeg"
 
 
-def test_importing_audio_io_does_not_import_pyav():
-    code = "import sys, llm_mlx_audio.audio.codec; print('av' in sys.modules)"
+def test_importing_the_codecs_does_not_import_pyav():
+    code = "import sys, llm_mlx_audio.audio.decode, llm_mlx_audio.audio.encode; print('av' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

@@ -1,4 +1,4 @@
-"""Whisper's CPU path (cpu_whisper.py) computes what mlx-audio's fp32 model computes.
+"""Whisper's CPU path (engine/patches/whisper_numpy.py) computes what mlx-audio's fp32 model computes.
 
 Each test loads the same tiny Whisper twice: once converted to fp32 only (the stock
 MLX code path), once fully optimised (numpy attention, fast GELU, cached cross
@@ -12,17 +12,16 @@ import warnings
 import numpy as np
 import pytest
 
+from llm_mlx_audio.engine import patches
+from llm_mlx_audio.engine.patches import kernels as cpu_kernels
+from llm_mlx_audio.engine.patches import whisper_fp32
+from llm_mlx_audio.engine.patches import whisper_numpy as cpu_whisper
+
 mx = pytest.importorskip("mlx.core")
 
-from llm_mlx_audio.engine.patches import (
-    kernels as cpu_kernels,
-    cpu as cpu_speed,
-    whisper_numpy as cpu_whisper,
-)
 
-from cpu_path import on_the_cpu_path, speedups_on  # noqa: E402,F401  (speedups_on: autouse fixture)
 
-pytestmark = on_the_cpu_path
+pytestmark = pytest.mark.cpu_path
 
 ATOL = 1e-4
 
@@ -34,16 +33,16 @@ def _load(folder, fast):
         warnings.simplefilter("ignore")
         model = load_model(str(folder))
     if fast:
-        assert cpu_speed.optimise_model(model, "transcription") == {"fp16": False}
+        assert patches.adapt(model, "transcription") == {"fp16": False}
     else:
-        cpu_speed._whisper_to_fp32(model)
+        whisper_fp32.to_fp32(model)
     return model
 
 
 @pytest.fixture(scope="module")
 def pair(tiny_whisper):
     with pytest.MonkeyPatch.context() as patch:  # module scope: before speedups_on runs
-        patch.delenv(cpu_speed.ENV_SWITCH, raising=False)
+        patch.delenv(patches.ENV_SWITCH, raising=False)
         return _load(tiny_whisper, fast=False), _load(tiny_whisper, fast=True)
 
 
@@ -86,10 +85,10 @@ def test_decoder_prompt_and_every_cached_step_match_stock(pair):
             logits, cache, cross_qk = model.decoder(mx.array([[token]]), features, kv_cache=cache)
             steps.append((logits, cross_qk))
         results.append(steps)
-    for (stock_logits, stock_qk), (fast_logits, fast_qk) in zip(*results):
+    for (stock_logits, stock_qk), (fast_logits, fast_qk) in zip(*results, strict=False):
         assert fast_logits.shape == stock_logits.shape
         _close(fast_logits, stock_logits)
-        for a, b in zip(fast_qk, stock_qk):
+        for a, b in zip(fast_qk, stock_qk, strict=False):
             _close(a, b)
 
 

@@ -4,8 +4,7 @@ import json
 from pathlib import Path
 
 import llm
-
-from conftest import llm_subprocess
+from llm_runner import llm_subprocess
 
 
 def rows(llm_cli):

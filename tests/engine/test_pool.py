@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from llm_mlx_audio.errors import PoolFullError
-from llm_mlx_audio.engine.thread import MLXThread
 from llm_mlx_audio.engine.pool import ModelPool, estimate_size, parse_size
+from llm_mlx_audio.engine.thread import MLXThread
+from llm_mlx_audio.errors import PoolFullError
 
 MB = 1024**2
 
@@ -120,9 +120,11 @@ def test_a_model_in_use_is_never_evicted(mlx_thread):
     pool = make_pool(mlx_thread, budget=100 * MB)
     log = []
     with pool.use("a", array_loader(log, "a", 60), 60 * MB):
-        with pytest.raises(PoolFullError, match="memory budget"):
-            with pool.use("b", array_loader(log, "b", 60), 60 * MB):
-                pass
+        with (
+            pytest.raises(PoolFullError, match="memory budget"),
+            pool.use("b", array_loader(log, "b", 60), 60 * MB),
+        ):
+            pass
         assert [e["key"] for e in pool.loaded()] == ["a"]
 
 
@@ -132,9 +134,8 @@ def test_a_pinned_model_is_never_evicted(mlx_thread):
     with pool.use("a", array_loader(log, "a", 60), 60 * MB):
         pass
     pool.pin("a")
-    with pytest.raises(PoolFullError):
-        with pool.use("b", array_loader(log, "b", 60), 60 * MB):
-            pass
+    with pytest.raises(PoolFullError), pool.use("b", array_loader(log, "b", 60), 60 * MB):
+        pass
     pool.pin("a", False)
     with pool.use("b", array_loader(log, "b", 60), 60 * MB):
         pass
@@ -143,9 +144,8 @@ def test_a_pinned_model_is_never_evicted(mlx_thread):
 
 def test_a_model_larger_than_the_budget_is_refused_clearly(mlx_thread):
     pool = make_pool(mlx_thread, budget=10 * MB)
-    with pytest.raises(PoolFullError, match="LLM_MLX_AUDIO_MEMORY_LIMIT"):
-        with pool.use("huge", lambda: "x", 50 * MB):
-            pass
+    with pytest.raises(PoolFullError, match="LLM_MLX_AUDIO_MEMORY_LIMIT"), pool.use("huge", lambda: "x", 50 * MB):
+        pass
 
 
 def test_unload_frees_an_idle_model_but_not_one_in_use(mlx_thread):

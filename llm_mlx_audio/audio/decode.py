@@ -1,0 +1,185 @@
+"""Audio in: decode whatever the user hands us into mono float32 at the model's rate.
+
+Everything goes through PyAV, whose wheels bundle FFmpeg's libraries: m4a voice memos,
+ogg/opus, webm and the soundtrack of a video decode with no ffmpeg binary installed.
+
+PyAV and numpy are imported inside the functions: this module is imported on every `llm` call.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+from ..errors import AudioDecodeError
+from .checks import check_rate, ffmpeg_error
+
+# FFmpeg demuxers that "succeed" on images and on text (tty: ANSI art, picked for .txt files).
+_NOT_MEDIA_FORMATS = {"tty", "image2", "image2pipe", "gif", "apng", "webp_pipe"}
+
+
+def decode_audio(source, sample_rate: int = 16000, *, name: str | None = None):
+    """Decode a file path, bytes or binary file object to float32 mono samples in [-1, 1] at sample_rate.
+
+    Channels are averaged rather than left to FFmpeg's downmix, whose 0.707 gains push a loud
+    stereo recording past 1.0. Frames are collected in a list and joined once, so memory grows
+    linearly with the length of the recording. A file cut short still returns the audio before the
+    cut; `name` labels the input in error messages (e.g. "<stdin>" for piped bytes).
+    """
+    import numpy as np
+
+    sample_rate = check_rate(sample_rate, ValueError)
+    chunks = []
+    with _open_input(source, name) as (container, label):
+        stream = _audio_stream(container, label)
+        resampler = _Downmixer(sample_rate)
+        try:
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except ffmpeg_error():
+                    continue  # one damaged packet: FFmpeg's own tools skip it too
+                for frame in frames:
+                    chunks.extend(resampler.resample(frame))
+        except ffmpeg_error():
+            pass  # the file ends mid-packet: keep what came before
+        chunks.extend(resampler.flush())
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+    if samples.size == 0:
+        raise AudioDecodeError(f"{label} holds no decodable audio (is it truncated or corrupt?)")
+    np.nan_to_num(samples, copy=False)
+    np.clip(samples, -1.0, 1.0, out=samples)
+    return samples
+
+
+def audio_duration(source, *, name: str | None = None) -> float | None:
+    """Seconds of audio, read from the container's header without decoding; None if it does not say.
+
+    Raises AudioDecodeError for the same inputs decode_audio refuses before decoding (missing,
+    empty, not audio, no audio stream). Header durations are estimates for some inputs (an mp3
+    without a Xing header, a streamed wav): decode when the exact length matters.
+    """
+    with _open_input(source, name) as (container, label):
+        stream = _audio_stream(container, label)
+        if stream.duration and stream.time_base:
+            return float(stream.duration * stream.time_base)
+        if container.duration and container.duration > 0:
+            return container.duration / 1_000_000  # AV_TIME_BASE
+        return None
+
+
+class _Downmixer:
+    """Resample decoded frames to one rate and average their channels to mono.
+
+    A new FFmpeg resampler starts whenever the input's format, layout or rate changes mid-stream
+    (some AAC and broadcast streams switch), since one resampler accepts only one input setup.
+    """
+
+    def __init__(self, rate: int):
+        self._rate = rate
+        self._resampler = None
+        self._setup = None
+
+    def resample(self, frame) -> list:
+        import av
+
+        setup = (frame.format.name, frame.layout.name, frame.sample_rate)
+        out = []
+        if setup != self._setup:
+            out = self.flush()
+            self._resampler = av.AudioResampler(format="fltp", layout=frame.layout, rate=self._rate)
+            self._setup = setup
+        return out + [_mean_channels(f) for f in self._resampler.resample(frame)]
+
+    def flush(self) -> list:
+        if self._resampler is None:
+            return []
+        frames = self._resampler.resample(None)
+        self._resampler = None
+        self._setup = None
+        return [_mean_channels(f) for f in frames]
+
+
+def _mean_channels(frame):
+    planes = frame.to_ndarray()  # (channels, samples) for planar float
+    return planes.mean(axis=0, dtype="float32") if planes.shape[0] > 1 else planes[0].copy()
+
+
+class _open_input:
+    """Context manager: (PyAV input container, label for messages), or AudioDecodeError."""
+
+    def __init__(self, source, name: str | None):
+        self._source = source
+        self._name = name
+        self._file = None
+        self._container = None
+
+    def __enter__(self):
+        import av
+
+        fileobj, label = self._fileobj()
+        try:
+            self._container = av.open(fileobj, mode="r")
+        except ffmpeg_error() as error:
+            self._close_file()
+            raise AudioDecodeError(
+                f"{label} is not audio FFmpeg can read (unknown format, truncated or corrupt)"
+            ) from error
+        return self._container, label
+
+    def __exit__(self, *exc_info):
+        if self._container is not None:
+            self._container.close()
+        self._close_file()
+        return False
+
+    def _close_file(self):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def _fileobj(self):
+        source = self._source
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            return _bytes_input(bytes(source), self._name or "the input")
+        if hasattr(source, "read"):
+            label = self._name or str(getattr(source, "name", "the input"))
+            return _bytes_input(source.read(), label)
+        if not isinstance(source, (str, os.PathLike)):
+            raise TypeError(f"decode needs a path, bytes or a binary file, not {type(source).__name__}")
+        path = os.fspath(source)
+        label = self._name or path
+        if not os.path.exists(path):
+            raise AudioDecodeError(f"{label}: no such file")
+        if os.path.isdir(path):
+            raise AudioDecodeError(f"{label} is a directory, not an audio file")
+        try:
+            self._file = open(path, "rb")  # noqa: SIM115 (closed in __exit__); a Python file, so FFmpeg never parses the path as a URL
+        except OSError as error:
+            raise AudioDecodeError(f"cannot read {label}: {error.strerror or error}") from error
+        if os.fstat(self._file.fileno()).st_size == 0:
+            self._close_file()
+            raise AudioDecodeError(f"{label} is empty")
+        return self._file, label
+
+
+def _bytes_input(data: bytes, label: str):
+    if not data:
+        raise AudioDecodeError(f"{label} is empty")
+    return io.BytesIO(data), label
+
+
+def _audio_stream(container, label: str):
+    """The container's main audio stream, or an AudioDecodeError that says what it holds instead."""
+    if container.streams.audio:
+        stream = container.streams.best("audio") or container.streams.audio[0]
+        if stream.codec_context is None:
+            raise AudioDecodeError(f"{label}: FFmpeg has no decoder for its audio codec")
+        return stream
+    format_name = container.format.name
+    if format_name in _NOT_MEDIA_FORMATS or format_name.endswith("_pipe"):
+        looks_like = "text" if format_name == "tty" else "an image"
+        raise AudioDecodeError(f"{label} is not an audio file (it looks like {looks_like})")
+    if container.streams.video:
+        raise AudioDecodeError(f"{label} has no audio track, only video")
+    raise AudioDecodeError(f"{label} has no audio stream")

@@ -1,0 +1,68 @@
+"""Running the server: its API key, who may connect, the socket, uvicorn.
+
+Bound before anything is announced, so a busy port is one clear error and port 0
+picks a free one; listening beyond this machine needs an API key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+from ..errors import AudioError
+
+API_KEY_NAME = "mlx-audio-server"
+API_KEY_ENV = "LLM_MLX_AUDIO_API_KEY"
+
+
+def resolve_api_key(explicit: str | None) -> str | None:
+    """--api-key, else the key stored with `llm keys set mlx-audio-server`, else $LLM_MLX_AUDIO_API_KEY."""
+    import llm
+
+    return llm.get_key(explicit_key=explicit, key_alias=API_KEY_NAME, env_var=API_KEY_ENV) or None
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a hostname or interface name: assume it is reachable from outside
+
+
+def check_exposure(host: str, api_key: str | None) -> None:
+    """Refuse to listen beyond this machine without an API key."""
+    if not api_key and not is_loopback(host):
+        raise AudioError(
+            f"Refusing to listen on {host} without an API key: pass --api-key, "
+            f"run `llm keys set {API_KEY_NAME}` or set {API_KEY_ENV}"
+        )
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind before announcing, so a busy port is one clear error and port 0 picks a free one."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)  # connections made as soon as we announce the URL wait in the backlog
+    except OSError as error:
+        raise AudioError(f"Cannot listen on {host}:{port}: {error.strerror or error}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_for(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def serve(app, sock: socket.socket, *, log_level: str = "warning") -> None:
+    """Run uvicorn on an already bound socket until Ctrl-C (which surfaces as KeyboardInterrupt)."""
+    import uvicorn
+
+    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[sock])
+

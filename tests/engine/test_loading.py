@@ -1,0 +1,87 @@
+"""Loading applies the patches, and a patch that breaks on this mlx-audio is skipped, not fatal.
+
+An upstream rename (an attribute gone, a class moved) must cost speed, never the
+command: the model is loaded again without that patch, one line on stderr says which.
+"""
+
+import sys
+
+import numpy as np
+import pytest
+
+from llm_mlx_audio.audio.encode import encode_audio
+from llm_mlx_audio.engine import loading, patches
+from llm_mlx_audio.engine.patches import whisper_numpy
+from llm_mlx_audio.engine.pool import get_pool
+from llm_mlx_audio.engine.thread import get_mlx_thread
+
+pytest.importorskip("mlx.core")
+on_linux_cpu = pytest.mark.skipif(not patches.enabled(), reason="the CPU patches stand aside here")
+
+
+def _upstream_renamed(model):
+    raise AttributeError("'Model' object has no attribute 'decoder_blocks'")
+
+
+@pytest.fixture
+def broken_whisper_patch(monkeypatch):
+    monkeypatch.delenv(patches.ENV_SWITCH, raising=False)
+    monkeypatch.setattr(whisper_numpy, "optimise", _upstream_renamed)
+    monkeypatch.setattr(patches, "_warned", set())
+
+
+@on_linux_cpu
+def test_loading_applies_every_cpu_patch_to_whisper(tiny_whisper, monkeypatch):
+    monkeypatch.delenv(patches.ENV_SWITCH, raising=False)
+    loaded = get_mlx_thread().run(loading.load, tiny_whisper, "transcription", "tiny")
+    assert loaded.generate_kwargs == {"fp16": False}
+    assert type(loaded.model.decoder).__name__ == "FastTextDecoder"
+
+
+@on_linux_cpu
+def test_a_patch_that_raises_is_skipped_and_the_model_loads_without_it(
+    tiny_whisper, broken_whisper_patch, capsys
+):
+    loaded = get_mlx_thread().run(loading.load, tiny_whisper, "transcription", "tiny")
+    assert type(loaded.model.decoder).__name__ == "TextDecoder"  # stock, not half-patched
+    assert loaded.generate_kwargs == {"fp16": False}  # the patches that work still apply
+    stderr = capsys.readouterr().err.strip().splitlines()
+    assert stderr == [
+        "llm-mlx-audio: skipped the whisper-numpy adaptation (AttributeError: 'Model' object has no "
+        "attribute 'decoder_blocks'); the model runs without it (checked with mlx-audio "
+        f"{patches.CHECKED_WITH['mlx-audio']})"
+    ]
+    assert "whisper-numpy" in patches.describe()["skipped"]
+
+
+@on_linux_cpu
+def test_llm_transcribe_still_works_when_a_patch_breaks(
+    llm_cli, tiny_models, tiny_whisper, broken_whisper_patch, tmp_path
+):
+    get_pool().unload(str(tiny_whisper.resolve()))  # loaded afresh, under the broken patch
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(encode_audio(np.zeros(16000, np.float32), 16000, "wav"))
+    result = llm_cli("transcribe", str(clip), "--format", "json")
+    get_pool().unload(str(tiny_whisper.resolve()))  # later tests get the patched model back
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("{")
+    assert "skipped the whisper-numpy adaptation" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_an_audio_error_from_a_patch_reaches_the_user(monkeypatch):
+    """A missing package the user can install is theirs to see, not a silent skip."""
+    from llm_mlx_audio.errors import G2PUnavailableError
+
+    def needs_a_package(model):
+        raise G2PUnavailableError("English speech needs an offline phonemizer")
+
+    monkeypatch.setattr(patches, "_ADAPTATIONS", (("kokoro-g2p", lambda m, k: True, needs_a_package),))
+    with pytest.raises(G2PUnavailableError):
+        patches.adapt(object(), "speech")
+
+
+def test_the_patches_name_the_releases_they_were_checked_against():
+    assert set(patches.CHECKED_WITH) == {"mlx-audio", "mlx"}
+    assert all(v[0].isdigit() for v in patches.CHECKED_WITH.values())
+    assert sys.modules["llm_mlx_audio.engine.patches"] is patches
