@@ -88,9 +88,7 @@ def parser(description: str, default_repeats: int = 5) -> argparse.ArgumentParse
     """The options every script takes."""
     p = argparse.ArgumentParser(description=description)
     p.set_defaults(default_repeats=default_repeats)
-    p.add_argument(
-        "--quick", action="store_true", help="fewer repeats and inputs (a smoke run)"
-    )
+    p.add_argument("--quick", action="store_true", help="fewer repeats and inputs (a smoke run)")
     p.add_argument(
         "--repeats",
         type=int,
@@ -136,11 +134,7 @@ def ensure_models(kinds=("speech", "transcription")) -> dict:
         "    out[k] = str(e.destination(k))\n"
         f"print({RESULT_MARK!r} + json.dumps(out))\n"
     )
-    return _result(
-        subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=False
-        )
-    )
+    return _result(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False))
 
 
 def espeak_clip(text: str, path: Path, rate: int = 16000) -> Path:
@@ -150,16 +144,10 @@ def espeak_clip(text: str, path: Path, rate: int = 16000) -> Path:
         return path
     for tool in ("espeak-ng", "sox"):
         if shutil.which(tool) is None:
-            raise SystemExit(
-                f"{tool} is needed to make test speech: apt-get install espeak-ng sox"
-            )
+            raise SystemExit(f"{tool} is needed to make test speech: apt-get install espeak-ng sox")
     raw = path.with_suffix(".espeak.wav")
-    subprocess.run(
-        ["espeak-ng", "-v", "en-us", "-s", "165", "-w", str(raw), text], check=True
-    )
-    subprocess.run(
-        ["sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path)], check=True
-    )
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "165", "-w", str(raw), text], check=True)
+    subprocess.run(["sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path)], check=True)
     raw.unlink()
     return path
 
@@ -228,9 +216,7 @@ def run_child(script: str, name: str, env=None, **kwargs) -> dict:
 def _result(proc) -> dict:
     lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_MARK)]
     if proc.returncode != 0 or not lines:
-        raise RuntimeError(
-            f"child failed ({proc.returncode}):\n{proc.stderr[-3000:]}\n{proc.stdout[-1000:]}"
-        )
+        raise RuntimeError(f"child failed ({proc.returncode}):\n{proc.stderr[-3000:]}\n{proc.stdout[-1000:]}")
     return json.loads(lines[-1][len(RESULT_MARK) :])
 
 
@@ -301,11 +287,7 @@ def row(
     o, a = median(ours["times"]), median(anchor["times"])
     ratio = o / a if a else float("inf")
     # Best-of ratio: on a shared machine the fastest run is the least disturbed one.
-    best = (
-        min(ours["times"]) / min(anchor["times"])
-        if min(anchor["times"])
-        else float("inf")
-    )
+    best = min(ours["times"]) / min(anchor["times"]) if min(anchor["times"]) else float("inf")
     return {
         "target": target,
         "case": case,

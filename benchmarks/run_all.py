@@ -54,9 +54,7 @@ def _mb(value):
 def main():
     p = c.parser(__doc__.splitlines()[0])
     p.add_argument("--only", nargs="+", choices=sorted(SCRIPTS), help="run only these")
-    p.add_argument(
-        "--results", help="folder for the JSON results (default: WORKDIR/results)"
-    )
+    p.add_argument("--results", help="folder for the JSON results (default: WORKDIR/results)")
     args = p.parse_args()
     workdir = c.prepare_workdir(args.workdir)
     results_dir = Path(args.results or workdir / "results")

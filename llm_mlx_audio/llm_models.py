@@ -17,13 +17,27 @@ from .errors import AudioError
 # video/mp4 to llm's detector, ogg may be audio/ogg or application/ogg.
 AUDIO_ATTACHMENT_TYPES = frozenset(
     {
-        "audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave",
-        "audio/mpeg", "audio/mp3",
-        "audio/flac", "audio/x-flac",
-        "audio/ogg", "application/ogg", "audio/opus",
-        "audio/webm", "video/webm",
-        "audio/mp4", "audio/m4a", "audio/x-m4a", "audio/aac", "audio/x-aac",
-        "video/mp4", "video/quicktime", "video/x-matroska",
+        "audio/wav",
+        "audio/x-wav",
+        "audio/wave",
+        "audio/vnd.wave",
+        "audio/mpeg",
+        "audio/mp3",
+        "audio/flac",
+        "audio/x-flac",
+        "audio/ogg",
+        "application/ogg",
+        "audio/opus",
+        "audio/webm",
+        "video/webm",
+        "audio/mp4",
+        "audio/m4a",
+        "audio/x-m4a",
+        "audio/aac",
+        "audio/x-aac",
+        "video/mp4",
+        "video/quicktime",
+        "video/x-matroska",
     }
 )
 
@@ -96,7 +110,6 @@ class TranscriptionLLMModel(llm.Model):
         # Kept in logs.db's response_json: segments, words and language, not just the text.
         response.response_json = {"transcripts": [t.to_dict() for t in transcripts]}
         yield "\n\n".join(outputs)
-
 
     @staticmethod
     def _transcribe(model, attachment, prompt):

@@ -163,9 +163,7 @@ class SpeechModel(_AudioModel):
             return self.default_voice()
         if voices is not None and voice not in voices:
             shown = ", ".join(voices[:20]) + (" ..." if len(voices) > 20 else "")
-            raise AudioError(
-                f"Unknown voice '{voice}' for {self.model_id}; choose from: {shown}"
-            )
+            raise AudioError(f"Unknown voice '{voice}' for {self.model_id}; choose from: {shown}")
         return voice
 
     def iter_speech(

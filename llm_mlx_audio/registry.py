@@ -40,11 +40,7 @@ def registered_models(kind: str) -> dict[str, Registered]:
             raise TypeError(f"{model!r} is not a {kind} model")
         found[model.model_id] = Registered(model, list(aliases or []))
 
-    hook = (
-        pm.hook.register_speech_models
-        if kind == "speech"
-        else pm.hook.register_transcription_models
-    )
+    hook = pm.hook.register_speech_models if kind == "speech" else pm.hook.register_transcription_models
     hook(register=register)
     return found
 
@@ -151,9 +147,7 @@ def _model_from_folder(kind: str, folder: Path) -> AnyModel:
     """Use an un-imported local MLX folder directly, after checking what it is."""
     found = detection.detect_folder(folder)
     if found != kind:
-        raise WrongModelKindError(
-            f"{folder} holds {detection.describe_kind(found)}, not a {kind} model"
-        )
+        raise WrongModelKindError(f"{folder} holds {detection.describe_kind(found)}, not a {kind} model")
     from .engine.models import make_model
 
     return make_model(kind, str(folder.resolve()), folder.resolve())
@@ -166,9 +160,7 @@ def _unknown(kind: str, name: str) -> AudioError:
     except llm.UnknownModelError:
         pass
     else:
-        return WrongModelKindError(
-            f"'{name}' is an llm text model, not a {kind} model; see `{hint}`"
-        )
+        return WrongModelKindError(f"'{name}' is an llm text model, not a {kind} model; see `{hint}`")
     if "/" in name and not Path(name).exists():
         return UnknownModelError(
             f"Unknown {kind} model '{name}'; download it with `llm audio download {name}`"

@@ -108,7 +108,9 @@ def test_the_server_reaches_models_only_through_the_registry(name):
 
 
 def test_only_hooks_and_the_registry_import_the_engine():
-    users = {n for n, imported in GRAPH.items() if not _in(n, "engine") and any(_in(i, "engine") for i in imported)}
+    users = {
+        n for n, imported in GRAPH.items() if not _in(n, "engine") and any(_in(i, "engine") for i in imported)
+    }
     assert users <= {f"{NAME}.hooks", f"{NAME}.registry"}, users
 
 
@@ -133,7 +135,7 @@ def test_there_are_no_import_cycles():
             if MODULES[nxt].name == "__init__.py" and nxt != NAME and len(GRAPH[nxt]) == 0:
                 continue
             if state.get(nxt) == 1:
-                cycles.append(trail[trail.index(nxt):] + [nxt])
+                cycles.append(trail[trail.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt, trail + [nxt])
         state[name] = 2

@@ -158,7 +158,9 @@ def final_echo(stdout):
 
 
 def test_a_model_can_call_transcribe_audio(llm_cli, tiny_models, clip):
-    result = llm_cli("-m", "echo", "-T", "transcribe_audio", tool_call("transcribe_audio", {"path": str(clip)}))
+    result = llm_cli(
+        "-m", "echo", "-T", "transcribe_audio", tool_call("transcribe_audio", {"path": str(clip)})
+    )
     assert result.exit_code == 0, result.output
     (tool_result,) = final_echo(result.stdout)["tool_results"]
     assert tool_result["name"] == "transcribe_audio"
@@ -174,7 +176,9 @@ def test_a_tool_call_on_a_missing_file_reports_the_error_to_the_model(llm_cli, t
 
 def test_a_model_can_call_speak_to_write_a_file(llm_cli, tiny_models, tmp_path):
     out = tmp_path / "said.wav"
-    result = llm_cli("-m", "echo", "-T", "speak", tool_call("speak", {"text": "Hello there.", "output_path": str(out)}))
+    result = llm_cli(
+        "-m", "echo", "-T", "speak", tool_call("speak", {"text": "Hello there.", "output_path": str(out)})
+    )
     assert result.exit_code == 0, result.output
     output = final_echo(result.stdout)["tool_results"][0]["output"]
     assert str(out) in output and out.read_bytes()[:4] == b"RIFF"

@@ -11,15 +11,30 @@ import pytest
 from llm_runner import llm_subprocess
 
 HEAVY = (
-    "mlx", "mlx_audio", "mlx_lm", "transformers", "sounddevice", "av", "onnx", "onnxruntime",
-    "torch", "spacy", "fastapi", "uvicorn", "starlette", "multipart",
+    "mlx",
+    "mlx_audio",
+    "mlx_lm",
+    "transformers",
+    "sounddevice",
+    "av",
+    "onnx",
+    "onnxruntime",
+    "torch",
+    "spacy",
+    "fastapi",
+    "uvicorn",
+    "starlette",
+    "multipart",
 )
 
 
 def test_importing_llm_cli_imports_nothing_heavy():
     result = subprocess.run(
         [
-            sys.executable, "-X", "importtime", "-c",
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
             "import sys, llm.cli; print('llm_mlx_audio.hooks' in sys.modules)",
         ],
         capture_output=True,

@@ -6,9 +6,7 @@ OSError on a machine without PortAudio, which must never break other commands.
 
 from ..errors import AudioError
 
-_INSTALL_HINT = (
-    "install PortAudio (macOS: brew install portaudio; Debian/Ubuntu: apt install libportaudio2)"
-)
+_INSTALL_HINT = "install PortAudio (macOS: brew install portaudio; Debian/Ubuntu: apt install libportaudio2)"
 
 
 def _sounddevice():

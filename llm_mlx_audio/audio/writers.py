@@ -32,9 +32,7 @@ def format_transcript(transcript: Transcript, format: str) -> str:
     try:
         writer = _WRITERS[format]
     except KeyError:
-        raise AudioError(
-            f"Unknown transcript format '{format}'; use one of: {', '.join(FORMATS)}"
-        ) from None
+        raise AudioError(f"Unknown transcript format '{format}'; use one of: {', '.join(FORMATS)}") from None
     return writer(transcript)
 
 
@@ -80,9 +78,7 @@ def as_verbose_json(transcript: Transcript) -> dict:
 def cues(transcript: Transcript) -> list[tuple[float, float, str]]:
     """(start, end, text) subtitle cues: ordered, non-overlapping, each text once."""
     if not transcript.has_timestamps:
-        raise AudioError(
-            "This model gives no timestamps, so it cannot make subtitles; use text or json"
-        )
+        raise AudioError("This model gives no timestamps, so it cannot make subtitles; use text or json")
     result: list[tuple[float, float, str]] = []
     last_end = 0.0
     for segment in sorted(transcript.segments, key=lambda s: s.start):

@@ -141,7 +141,9 @@ def voices(model, as_json):
     names = speech_model.voices()
     default_voice = speech_model.default_voice()
     if as_json:
-        click.echo(json.dumps({"model": speech_model.model_id, "default": default_voice, "voices": names or []}))
+        click.echo(
+            json.dumps({"model": speech_model.model_id, "default": default_voice, "voices": names or []})
+        )
         return
     if not names:
         raise AudioError(f"{speech_model.model_id} has no fixed list of voices")

@@ -11,9 +11,19 @@ _SERVER_PACKAGES = ("fastapi", "starlette", "uvicorn", "python_multipart", "anyi
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port (0: any free one)")
-@click.option("--preload", "preload", multiple=True, metavar="MODEL", help="Load and keep this model loaded (repeatable)")
-@click.option("--api-key", help="Require this key as a Bearer token (default: `llm keys set mlx-audio-server`)")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port (0: any free one)"
+)
+@click.option(
+    "--preload",
+    "preload",
+    multiple=True,
+    metavar="MODEL",
+    help="Load and keep this model loaded (repeatable)",
+)
+@click.option(
+    "--api-key", help="Require this key as a Bearer token (default: `llm keys set mlx-audio-server`)"
+)
 @click.option(
     "--max-upload-mb",
     type=click.FloatRange(0, min_open=True),

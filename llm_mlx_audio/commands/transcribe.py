@@ -103,7 +103,9 @@ def transcribe(
         else:
             click.echo(text, nl=False)
     if failures:
-        raise AudioError(f"{len(failures)} of {len(files)} files failed: " + ", ".join(n for n, _ in failures))
+        raise AudioError(
+            f"{len(failures)} of {len(files)} files failed: " + ", ".join(n for n, _ in failures)
+        )
 
 
 def _loggable(model_id):

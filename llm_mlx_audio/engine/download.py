@@ -22,8 +22,17 @@ RECOMMENDED = {
 
 # The files mlx-audio needs; the same list its own loader downloads.
 ALLOW_PATTERNS = [
-    "*.json", "*.safetensors", "*.py", "*.model", "*.tiktoken", "*.txt", "*.jinja",
-    "*.jsonl", "*.yaml", "*.npz", "*.pth",
+    "*.json",
+    "*.safetensors",
+    "*.py",
+    "*.model",
+    "*.tiktoken",
+    "*.txt",
+    "*.jinja",
+    "*.jsonl",
+    "*.yaml",
+    "*.npz",
+    "*.pth",
 ]
 
 
@@ -75,7 +84,9 @@ class _hub_errors:
         if name == "GatedRepoError":
             message = f"{repo} is gated: accept its terms on huggingface.co, then `llm keys set huggingface`"
         elif name == "RepositoryNotFoundError":
-            message = f"{repo} was not found on the Hugging Face hub (or it is private: `llm keys set huggingface`)"
+            message = (
+                f"{repo} was not found on the Hugging Face hub (or it is private: `llm keys set huggingface`)"
+            )
         elif name == "RevisionNotFoundError":
             message = f"{repo}: that revision does not exist"
         elif name in ("LocalEntryNotFoundError", "OfflineModeIsEnabled") or isinstance(

@@ -68,8 +68,6 @@ class MlxSpeechModel(_MlxModel, SpeechModel):
         self._ensure_present()
         return list_voices(self.path)
 
-
-
     def default_voice(self) -> str | None:
         voices = self.voices()
         if not voices:
@@ -119,5 +117,3 @@ def list_voices(path: Path) -> list[str] | None:
         except (OSError, zipfile.BadZipFile):
             continue
     return sorted(names) or None
-
-

@@ -48,7 +48,9 @@ class VoiceId(BaseModel):
 class SpeechRequest(BaseModel):
     """The body of POST /v1/audio/speech, as OpenAI documents it."""
 
-    model: str | None = Field(None, max_length=1024, description="Model id, alias, or an OpenAI name (tts-1...)")
+    model: str | None = Field(
+        None, max_length=1024, description="Model id, alias, or an OpenAI name (tts-1...)"
+    )
     input: str = Field(min_length=1, max_length=4096)
     voice: str | VoiceId | None = Field(None, description="Voice name; OpenAI's names map to the default")
     response_format: SPEECH_FORMATS = "mp3"
@@ -73,7 +75,9 @@ class TranscriptionForm(BaseModel):
     )
 
 
-def create_app(*, api_key: str | None = None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024) -> FastAPI:
+def create_app(
+    *, api_key: str | None = None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
+) -> FastAPI:
     """The ASGI app. With api_key every request but /health needs `Authorization: Bearer KEY`."""
     app = FastAPI(title="llm-mlx-audio", version="1", summary="OpenAI-compatible speech and transcription")
     install_error_handlers(app)
@@ -114,7 +118,9 @@ def create_app(*, api_key: str | None = None, max_upload_bytes: int = DEFAULT_MA
         upload = await read_upload(request, max_upload_bytes)
         form = _transcription_form(upload.fields)
         if upload.file is None:
-            raise ApiError(422, "file: Field required (the audio to transcribe)", param="file", code="missing_file")
+            raise ApiError(
+                422, "file: Field required (the audio to transcribe)", param="file", code="missing_file"
+            )
         if not upload.file:
             raise ApiError(400, "The uploaded file is empty", param="file", code="empty_file")
         return await run_in_threadpool(transcribe_response, form, upload.file, upload.filename)
@@ -171,7 +177,10 @@ def _sse_events(encoded: Iterator[bytes]) -> Iterator[bytes]:
             if data:
                 event = {"type": "speech.audio.delta", "audio": base64.b64encode(data).decode("ascii")}
                 yield f"data: {json.dumps(event)}\n\n".encode()
-        done = {"type": "speech.audio.done", "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}}
+        done = {
+            "type": "speech.audio.done",
+            "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0},
+        }
         yield f"data: {json.dumps(done)}\n\n".encode()
     finally:
         encoded.close()
@@ -236,7 +245,9 @@ def transcribe_response(form: TranscriptionForm, data: bytes, filename: str | No
         )
     except AudioDecodeError as error:
         label = f"The uploaded file {filename!r}" if filename else "The uploaded file"
-        raise ApiError(400, f"{label} cannot be decoded: {error}", param="file", code="invalid_audio") from None
+        raise ApiError(
+            400, f"{label} cannot be decoded: {error}", param="file", code="invalid_audio"
+        ) from None
     fmt = form.response_format
     if fmt == "json":
         return JSONResponse({"text": transcript.text})

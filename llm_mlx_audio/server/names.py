@@ -23,7 +23,21 @@ OPENAI_MODELS = {
 }
 # OpenAI's voices: sent to a model that has no voice of that name, they get its default.
 OPENAI_VOICES = frozenset(
-    ["alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse", "marin", "cedar"]
+    [
+        "alloy",
+        "ash",
+        "ballad",
+        "coral",
+        "echo",
+        "fable",
+        "onyx",
+        "nova",
+        "sage",
+        "shimmer",
+        "verse",
+        "marin",
+        "cedar",
+    ]
 )
 
 
@@ -71,7 +85,13 @@ def model_card(kind: str, model) -> dict:
     created = 0
     if model.location and os.path.exists(model.location):
         created = int(os.path.getmtime(model.location))
-    return {"id": model.model_id, "object": "model", "created": created, "owned_by": "llm-mlx-audio", "kind": kind}
+    return {
+        "id": model.model_id,
+        "object": "model",
+        "created": created,
+        "owned_by": "llm-mlx-audio",
+        "kind": kind,
+    }
 
 
 def choose_voice(model: SpeechModel, voice: str | None) -> str | None:

@@ -65,4 +65,3 @@ def serve(app, sock: socket.socket, *, log_level: str = "warning") -> None:
 
     config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5)
     uvicorn.Server(config).run(sockets=[sock])
-

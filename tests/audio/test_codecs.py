@@ -297,7 +297,9 @@ def test_decodes_common_recording_formats(tmp_path, name, container_format, code
 )
 def test_decodes_the_audio_track_of_a_video(tmp_path, name, container_format, codec):
     rate = 48000
-    path = mux(tmp_path / name, container_format, (codec, rate, "mono", mono(tone(1.0, rate=rate))), video_frames=10)
+    path = mux(
+        tmp_path / name, container_format, (codec, rate, "mono", mono(tone(1.0, rate=rate))), video_frames=10
+    )
     with av.open(str(path)) as check:
         assert len(check.streams.video) == 1
     decoded = decode_audio(path)
@@ -319,7 +321,9 @@ def test_audio_duration_of_m4a_bytes(tmp_path):
 @pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("sox")), reason="needs espeak-ng and sox")
 def test_espeak_speech_decodes_to_16k_like_sox(tmp_path):
     speech = tmp_path / "speech.wav"
-    subprocess.run(["espeak-ng", "-w", str(speech), "The quick brown fox jumps over the lazy dog."], check=True)
+    subprocess.run(
+        ["espeak-ng", "-w", str(speech), "The quick brown fox jumps over the lazy dog."], check=True
+    )
     with wave.open(str(speech)) as reader:
         source_rate, source_frames = reader.getframerate(), reader.getnframes()
     by_sox = tmp_path / "sox16k.wav"
@@ -373,13 +377,20 @@ def png_bytes(width=8, height=8):
 
     rows = b"".join(b"\x00" + bytes(range(width * 3)) for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_png_image_is_refused_as_not_audio(tmp_path):
     path = tmp_path / "picture.png"
     path.write_bytes(png_bytes())
-    with pytest.raises(AudioDecodeError, match=r"picture\.png is not an audio file \(it looks like an image\)"):
+    with pytest.raises(
+        AudioDecodeError, match=r"picture\.png is not an audio file \(it looks like an image\)"
+    ):
         decode_audio(path)
 
 
@@ -404,7 +415,9 @@ def test_audio_duration_refuses_video_without_audio(tmp_path):
 
 def test_truncated_m4a_is_refused(tmp_path):
     # mp4 keeps its index (moov) at the end: cut it off and nothing can be found.
-    whole = mux(tmp_path / "whole.m4a", "ipod", ("aac", 44100, "mono", mono(tone(2.0, rate=44100)))).read_bytes()
+    whole = mux(
+        tmp_path / "whole.m4a", "ipod", ("aac", 44100, "mono", mono(tone(2.0, rate=44100)))
+    ).read_bytes()
     path = tmp_path / "cut.m4a"
     path.write_bytes(whole[: len(whole) // 2])
     with pytest.raises(AudioDecodeError, match=r"cut\.m4a is not audio FFmpeg can read"):

@@ -83,9 +83,7 @@ def test_voices_lists_the_models_voices(llm_cli, tiny_models):
 
 
 def download(*args, hf_home):
-    return llm_subprocess(
-        "audio", "download", *args, env={"HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1"}
-    )
+    return llm_subprocess("audio", "download", *args, env={"HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1"})
 
 
 def test_download_offline_without_cache_says_so(tmp_path):

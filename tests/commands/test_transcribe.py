@@ -17,7 +17,7 @@ def clip(tmp_path):
     """Two seconds of a tone with some noise, as a wav file."""
     rate = 16000
     t = np.arange(rate * 2) / rate
-    samples = (0.3 * np.sin(2 * np.pi * 220 * t) + 0.01 * np.random.default_rng(0).normal(size=t.size))
+    samples = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.01 * np.random.default_rng(0).normal(size=t.size)
     path = tmp_path / "clip.wav"
     path.write_bytes(encode_audio(samples.astype(np.float32), rate, "wav"))
     return path
@@ -157,7 +157,9 @@ def test_phone_and_browser_recordings_transcribe_from_stdin(llm_cli, tiny_models
         stream.layout = "mono"
         samples = (0.2 * np.sin(np.arange(48000 * 2) / 48000 * 2 * np.pi * 330)).astype(np.float32)
         for start in range(0, len(samples), 960):
-            frame = av.AudioFrame.from_ndarray(samples[None, start : start + 960], format="flt", layout="mono")
+            frame = av.AudioFrame.from_ndarray(
+                samples[None, start : start + 960], format="flt", layout="mono"
+            )
             frame.sample_rate = 48000
             for packet in stream.encode(frame):
                 out.mux(packet)

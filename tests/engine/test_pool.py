@@ -144,7 +144,10 @@ def test_a_pinned_model_is_never_evicted(mlx_thread):
 
 def test_a_model_larger_than_the_budget_is_refused_clearly(mlx_thread):
     pool = make_pool(mlx_thread, budget=10 * MB)
-    with pytest.raises(PoolFullError, match="LLM_MLX_AUDIO_MEMORY_LIMIT"), pool.use("huge", lambda: "x", 50 * MB):
+    with (
+        pytest.raises(PoolFullError, match="LLM_MLX_AUDIO_MEMORY_LIMIT"),
+        pool.use("huge", lambda: "x", 50 * MB),
+    ):
         pass
 
 

@@ -129,9 +129,7 @@ SCRIPT = textwrap.dedent(
 
 def test_processes_using_the_thread_exit_cleanly():
     for _ in range(8):
-        result = subprocess.run(
-            [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120
-        )
+        result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
         assert "terminate called" not in result.stderr
         assert result.stdout.strip() == "ok"

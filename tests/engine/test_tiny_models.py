@@ -97,9 +97,7 @@ def test_tiny_whisper_transcribes_to_text_segments_and_language(whisper, audio):
 
 
 def test_tiny_whisper_word_timestamps_give_timed_words(whisper):
-    result = whisper.generate(
-        _sine(), verbose=None, language="en", word_timestamps=True, temperature=0.0
-    )
+    result = whisper.generate(_sine(), verbose=None, language="en", word_timestamps=True, temperature=0.0)
 
     words = [word for segment in result.segments for word in segment["words"]]
     assert words

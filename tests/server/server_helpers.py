@@ -42,7 +42,6 @@ def start_server(**options):
     return url_for(sock), stop
 
 
-
 def tone_wav(seconds=2.0, rate=16000):
     """A real wav file: bursts of a 220 Hz tone and silence."""
     import numpy as np
@@ -52,19 +51,16 @@ def tone_wav(seconds=2.0, rate=16000):
     return encode.encode_audio(samples.astype(np.float32), rate, "wav")
 
 
-
 def speak(client, **kwargs):
     arguments = {"model": "tts-1", "input": "Hello there.", "voice": "alloy"}
     arguments.update(kwargs)
     return client.audio.speech.create(**arguments)
 
 
-
 def transcribe(client, clip, **kwargs):
     arguments = {"model": "whisper-1", "file": ("clip.wav", clip)}
     arguments.update(kwargs)
     return client.audio.transcriptions.create(**arguments)
-
 
 
 def kitten_rate():

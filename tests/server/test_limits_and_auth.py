@@ -62,5 +62,3 @@ def test_api_key_is_needed_for_the_openapi_document_too(locked_url, user_dir):
 
 def test_health_needs_no_api_key(locked_url, user_dir):
     assert httpx.get(locked_url + "/health").json()["status"] == "ok"
-
-

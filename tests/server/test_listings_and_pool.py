@@ -74,5 +74,3 @@ def test_twenty_concurrent_mixed_requests_all_succeed(client, clip, base_url):
         results = list(pool.map(job, range(20)))
     assert all(results)
     assert httpx.get(base_url + "/health").json()["status"] == "ok"
-
-

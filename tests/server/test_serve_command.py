@@ -13,8 +13,16 @@ import pytest
 
 @pytest.mark.parametrize(
     "host, loopback",
-    [("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("localhost", True),
-     ("0.0.0.0", False), ("::", False), ("192.168.1.20", False), ("example.com", False)],
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.20", False),
+        ("example.com", False),
+    ],
 )
 def test_only_loopback_hosts_count_as_local(host, loopback):
     from llm_mlx_audio.server.run import is_loopback
@@ -86,7 +94,9 @@ def test_serve_command_preloads_serves_and_stops_cleanly_on_ctrl_c(shared_user_d
                 break
         url = lines[-1].split()[2]
         assert httpx.get(url + "/health").json()["models_loaded"] == 1  # preloaded before serving
-        response = httpx.post(url + "/v1/audio/speech", json={"input": "Hi.", "response_format": "wav"}, timeout=120)
+        response = httpx.post(
+            url + "/v1/audio/speech", json={"input": "Hi.", "response_format": "wav"}, timeout=120
+        )
         assert response.content[:4] == b"RIFF"
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)

@@ -20,8 +20,6 @@ def test_speech_wav_is_a_riff_file_of_real_audio(client):
     assert len(decode.decode_audio(response.content, 16000)) > 1600
 
 
-
-
 @pytest.mark.parametrize("fmt", sorted(MAGIC))
 def test_speech_in_compressed_formats_decodes_back_to_audio(client, fmt):
     response = speak(client, response_format=fmt)
@@ -43,7 +41,9 @@ def test_speech_pcm_is_raw_16_bit_samples_matching_the_wav(client):
 
 
 def test_speech_defaults_to_mp3_like_openai(base_url, user_dir):
-    response = httpx.post(base_url + "/v1/audio/speech", json={"model": "tts-1", "input": "Hi.", "voice": "alloy"})
+    response = httpx.post(
+        base_url + "/v1/audio/speech", json={"model": "tts-1", "input": "Hi.", "voice": "alloy"}
+    )
     assert response.status_code == 200
     assert response.headers["content-type"] == "audio/mpeg"
     assert MAGIC["mp3"](response.content)
@@ -79,10 +79,18 @@ def test_streamed_mp3_holds_as_much_audio_as_streamed_wav(client):
 def test_sse_speech_stream_sends_base64_deltas_then_done(base_url, user_dir):
     import base64
 
-    body = {"model": "tts-1", "input": SENTENCES, "voice": "alloy", "response_format": "wav", "stream_format": "sse"}
+    body = {
+        "model": "tts-1",
+        "input": SENTENCES,
+        "voice": "alloy",
+        "response_format": "wav",
+        "stream_format": "sse",
+    }
     with httpx.stream("POST", base_url + "/v1/audio/speech", json=body, timeout=120) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
-        events = [json.loads(line[len("data: "):]) for line in response.iter_lines() if line.startswith("data: ")]
+        events = [
+            json.loads(line[len("data: ") :]) for line in response.iter_lines() if line.startswith("data: ")
+        ]
     assert [e["type"] for e in events][-1] == "speech.audio.done"
     audio = b"".join(base64.b64decode(e["audio"]) for e in events if e["type"] == "speech.audio.delta")
     assert len(decode.decode_audio(audio, 16000)) > 1600
@@ -94,7 +102,10 @@ def test_client_hanging_up_mid_stream_releases_the_model(base_url, user_dir):
     # Over 400 characters: at least two pieces, so the stream is cut with work still to do.
     text = " ".join(f"Sentence number {i} keeps this text going." for i in range(12))
     with httpx.stream(
-        "POST", base_url + "/v1/audio/speech", json={"input": text, "stream_format": "audio", "speed": 4}, timeout=120
+        "POST",
+        base_url + "/v1/audio/speech",
+        json={"input": text, "stream_format": "audio", "speed": 4},
+        timeout=120,
     ) as response:
         next(response.iter_bytes())
     deadline = time.monotonic() + 120
@@ -210,5 +221,3 @@ def test_body_that_is_not_json_is_a_bad_request(base_url, user_dir):
     )
     assert response.status_code == 400
     assert response.json()["error"]["type"] == "invalid_request_error"
-
-

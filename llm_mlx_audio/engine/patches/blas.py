@@ -105,7 +105,6 @@ def global_blas() -> str | None:
     return os.fsdecode(info.dli_fname) if info.dli_fname else None
 
 
-
 def preloaded() -> str | None:
     """The BLAS this process preloaded, if any."""
     return _state["blas"]

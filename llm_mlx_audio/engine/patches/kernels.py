@@ -113,7 +113,12 @@ def _numpy_blas_functions():
             library = ctypes.CDLL(path)
         except OSError:
             continue
-        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "64_"), ("openblas", "")):
+        for prefix, suffix in (
+            ("scipy_openblas", "64_"),
+            ("scipy_openblas", ""),
+            ("openblas", "64_"),
+            ("openblas", ""),
+        ):
             getter = getattr(library, f"{prefix}_get_num_threads{suffix}", None)
             setter = getattr(library, f"{prefix}_set_num_threads{suffix}", None)
             if getter is not None and setter is not None:

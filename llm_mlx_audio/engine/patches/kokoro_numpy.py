@@ -113,10 +113,14 @@ class NumpyLSTM:
         return not getattr(lstm, "activation_quant", False) and "Wx_forward" in lstm
 
     def _forward_direction(self, x, hidden=None, cell=None):
-        return _lstm_direction(self, x, hidden, cell, "forward") or super()._forward_direction(x, hidden, cell)
+        return _lstm_direction(self, x, hidden, cell, "forward") or super()._forward_direction(
+            x, hidden, cell
+        )
 
     def _backward_direction(self, x, hidden=None, cell=None):
-        return _lstm_direction(self, x, hidden, cell, "backward") or super()._backward_direction(x, hidden, cell)
+        return _lstm_direction(self, x, hidden, cell, "backward") or super()._backward_direction(
+            x, hidden, cell
+        )
 
 
 def _lstm_direction(lstm, x, hidden, cell, direction):

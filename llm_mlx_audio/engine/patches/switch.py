@@ -38,4 +38,3 @@ def mlx_uses_gpu() -> bool:
         return mx.default_device() == mx.gpu
     except (AttributeError, RuntimeError):  # an MLX build without these APIs
         return False
-

@@ -79,9 +79,7 @@ def fast_conv1d(x, weight, stride=1, padding=0, dilation=1, groups=1):
     return y.reshape(batch, steps * dilation, -1)[:, :out_length]
 
 
-def fast_conv_transpose1d(
-    x, weight, stride=1, padding=0, dilation=1, output_padding=0, groups=1
-):
+def fast_conv_transpose1d(x, weight, stride=1, padding=0, dilation=1, output_padding=0, groups=1):
     """mx.conv_transpose1d as one ordinary conv with stride x the output channels.
 
     Output sample q*s + r only meets kernel taps r, r+s, r+2s...: each phase r is an
@@ -94,15 +92,11 @@ def fast_conv_transpose1d(
 
     out_channels, taps, in_per_group = weight.shape
     if dilation != 1 or x.ndim != 3 or not isinstance(padding, int):
-        return mx.conv_transpose1d(
-            x, weight, stride, padding, dilation, output_padding, groups
-        )
+        return mx.conv_transpose1d(x, weight, stride, padding, dilation, output_padding, groups)
     batch, length, channels = x.shape
     out_length = (length - 1) * stride + taps - 2 * padding + output_padding
     if out_length <= 0 or padding < 0 or output_padding < 0:
-        return mx.conv_transpose1d(
-            x, weight, stride, padding, dilation, output_padding, groups
-        )
+        return mx.conv_transpose1d(x, weight, stride, padding, dilation, output_padding, groups)
     phase_taps = -(-taps // stride)
     steps = length + phase_taps - 1
     weight = mx.pad(weight, [(0, 0), (0, phase_taps * stride - taps), (0, 0)])
@@ -138,4 +132,3 @@ def _depthwise_phases(x, weight, stride, phase_taps, steps):
         phases.append(acc)
     batch, _, channels = phases[0].shape
     return mx.stack(phases, axis=2).reshape(batch, steps * stride, channels)
-

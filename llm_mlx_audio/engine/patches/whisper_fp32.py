@@ -61,4 +61,3 @@ def _dequantize(model) -> None:
         plain.append((name, replacement))
     if plain:
         model.update_modules(tree_unflatten(plain))
-

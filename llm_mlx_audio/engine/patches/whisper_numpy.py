@@ -240,7 +240,11 @@ def _numpy_blocks(weights, ids, audio, kv_cache):
     for index, block in enumerate(weights["blocks"]):
         heads = block["heads"]
         h = _layer_norm(x, block["attn_ln"])
-        q, k, v = _linear(h, block["attn.query"]), _linear(h, block["attn.key"]), _linear(h, block["attn.value"])
+        q, k, v = (
+            _linear(h, block["attn.query"]),
+            _linear(h, block["attn.key"]),
+            _linear(h, block["attn.value"]),
+        )
         if kv_cache is None:
             self_k, self_v = k, v
             cross_k, cross_v = _cross_cache(audio, block, heads)
@@ -274,9 +278,7 @@ def _cross_cache(audio, block, heads):
 
 def _numpy_weights(decoder) -> dict:
     """numpy views of the decoder's (evaluated, fp32) weights, made once per model."""
-    return kernels.cached_on(
-        decoder, decoder.token_embedding.weight, lambda: _build_decoder_weights(decoder)
-    )
+    return kernels.cached_on(decoder, decoder.token_embedding.weight, lambda: _build_decoder_weights(decoder))
 
 
 def _build_decoder_weights(decoder) -> dict:
@@ -412,9 +414,7 @@ def _fast_task(decoding):
         def __init__(self, model, options):
             super().__init__(model, options)
             self.logit_filters = [
-                _numpy_timestamp_rules(decoding, f)
-                if type(f) is decoding.ApplyTimestampRules
-                else f
+                _numpy_timestamp_rules(decoding, f) if type(f) is decoding.ApplyTimestampRules else f
                 for f in self.logit_filters
             ]
             if type(self.decoder) is decoding.GreedyDecoder and self.decoder.temperature == 0:

@@ -80,8 +80,9 @@ def _words(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9' ]", " ", text.lower()).split())
 
 
-def _random_whisper_folder(folder: Path, source: Path, *, quantization: str, d=64, n_mels=128,
-                           encoder=(2, 2), decoder=(1, 4)) -> Path:
+def _random_whisper_folder(
+    folder: Path, source: Path, *, quantization: str, d=64, n_mels=128, encoder=(2, 2), decoder=(1, 4)
+) -> Path:
     """A small Whisper of another shape, written by CTranslate2's own serializer.
 
     Random weights (seeded): only the structure is under test. encoder/decoder are

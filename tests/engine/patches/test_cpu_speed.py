@@ -21,7 +21,6 @@ from llm_mlx_audio.engine.patches import vocoder_convs
 mx = pytest.importorskip("mlx.core")
 
 
-
 pytestmark = pytest.mark.cpu_path
 
 TOLERANCE = 1e-5
@@ -79,9 +78,7 @@ TRANSPOSED = [
 ]
 
 
-@pytest.mark.parametrize(
-    "batch,length,cin,cout,kernel,stride,padding,output_padding,groups", TRANSPOSED
-)
+@pytest.mark.parametrize("batch,length,cin,cout,kernel,stride,padding,output_padding,groups", TRANSPOSED)
 def test_fast_transposed_conv_matches_mlx_conv_transpose1d(
     batch, length, cin, cout, kernel, stride, padding, output_padding, groups
 ):
@@ -123,7 +120,12 @@ def _tiny_kitten_decoder():
     decoder = KittenDecoder(
         dim_in=16, style_dim=STYLE, max_conv_dim=32, decoder_out_dim=32, asr_res_dim=8, istftnet=ISTFTNET
     )
-    inputs = (_random((1, 16, 12), 5), mx.abs(_random((1, 24), 7)) * 200, _random((1, 24), 8), _random((1, STYLE), 6))
+    inputs = (
+        _random((1, 16, 12), 5),
+        mx.abs(_random((1, 24), 7)) * 200,
+        _random((1, 24), 8),
+        _random((1, STYLE), 6),
+    )
     return decoder, inputs
 
 
@@ -145,7 +147,9 @@ def _audio(module, inputs):
     return np.array(out)
 
 
-@pytest.mark.parametrize("build", [_tiny_kokoro_generator, _tiny_kitten_decoder], ids=["kokoro", "kitten_tts"])
+@pytest.mark.parametrize(
+    "build", [_tiny_kokoro_generator, _tiny_kitten_decoder], ids=["kokoro", "kitten_tts"]
+)
 def test_speech_vocoder_with_fast_convs_matches_stock(build):
     module, inputs = build()
     _calm(module)

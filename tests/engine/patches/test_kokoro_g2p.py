@@ -111,9 +111,7 @@ def test_voices_of_a_folder_without_voices_is_empty(tmp_path):
 
 @needs_packaged_kokoro
 def test_prepare_kokoro_makes_offline_english_synthesis_work(kokoro):
-    results = list(
-        kokoro.generate(text="Hello world.", voice=ENGLISH_VOICE, speed=1.0, lang_code="a")
-    )
+    results = list(kokoro.generate(text="Hello world.", voice=ENGLISH_VOICE, speed=1.0, lang_code="a"))
     audio = np.concatenate([np.array(result.audio, dtype=np.float32).reshape(-1) for result in results])
     seconds = audio.size / results[0].sample_rate
     assert results[0].sample_rate == 24000

@@ -78,7 +78,9 @@ def test_numpy_conv_weighted_matches_mlx(in_ch, out_ch, kernel, padding, dilatio
     actual = cpu_kokoro.conv_weighted(conv, x)
 
     assert actual is not None
-    np.testing.assert_allclose(np.array(actual), expected, atol=1e-5 * max(1, np.abs(expected).max()), rtol=1e-4)
+    np.testing.assert_allclose(
+        np.array(actual), expected, atol=1e-5 * max(1, np.abs(expected).max()), rtol=1e-4
+    )
 
 
 def test_numpy_conv_weighted_declines_what_it_does_not_compute():

@@ -20,7 +20,6 @@ from llm_mlx_audio.engine.patches import whisper_numpy as cpu_whisper
 mx = pytest.importorskip("mlx.core")
 
 
-
 pytestmark = pytest.mark.cpu_path
 
 ATOL = 1e-4
@@ -123,9 +122,7 @@ TIMESTAMP_BEGIN, EOT, NO_TIMESTAMPS, VOCAB = 1000, 900, 999, 1300
 def _stock_rules(sample_begin, max_initial):
     from mlx_audio.stt.models.whisper.decoding import ApplyTimestampRules
 
-    tokenizer = types.SimpleNamespace(
-        timestamp_begin=TIMESTAMP_BEGIN, eot=EOT, no_timestamps=NO_TIMESTAMPS
-    )
+    tokenizer = types.SimpleNamespace(timestamp_begin=TIMESTAMP_BEGIN, eot=EOT, no_timestamps=NO_TIMESTAMPS)
     return ApplyTimestampRules(tokenizer, sample_begin, max_initial)
 
 

@@ -123,4 +123,9 @@ def test_loading_whisper_does_not_import_transformers(tiny_whisper):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["llm_mlx_audio.engine.patches.whisper_tokenizer", "False", "staticmethod", "True"]
+    assert result.stdout.split() == [
+        "llm_mlx_audio.engine.patches.whisper_tokenizer",
+        "False",
+        "staticmethod",
+        "True",
+    ]
