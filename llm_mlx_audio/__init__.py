@@ -43,12 +43,13 @@ def get_transcription_model(name=None) -> TranscriptionModel:
     return find_model("transcription", name)
 
 
-def stream_speech(model, pieces, voice=None, speed=1.0, language=None):
+def stream_speech(model, pieces, voice=None, speed=1.0, language=None, normalize=True):
     """Iterator of text pieces in (LLM tokens, lines...), iterator of Audio chunks out:
-    each sentence is synthesized as soon as it is complete."""
+    each sentence is synthesized as soon as it is complete. normalize=False speaks
+    the text as given instead of reading it as Markdown."""
     from .streaming import stream_speech as stream
 
-    return stream(model, pieces, voice=voice, speed=speed, language=language)
+    return stream(model, pieces, voice=voice, speed=speed, language=language, normalize=normalize)
 
 
 def speech_models():

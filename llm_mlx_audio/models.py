@@ -125,6 +125,8 @@ class SpeechModel(_AudioModel):
     kind = "speech"
     #: Sample rate of the audio this model makes, when known before generating.
     sample_rate: int | None = None
+    #: Whether a voice may be a blend of voices ("a+b", "a:0.7+b:0.3").
+    supports_voice_blends = False
 
     def voices(self) -> list[str] | None:
         """The voices this model offers, or None when it has no fixed list."""
@@ -158,13 +160,26 @@ class SpeechModel(_AudioModel):
         raise NotImplementedError
 
     def resolve_voice(self, voice: str | None) -> str | None:
+        """The voice to use: the default for None, a known voice, or a blend of known ones."""
+        from .voices import blend_id, parse_blend
+
         voices = self.voices()
         if voice is None:
             return self.default_voice()
-        if voices is not None and voice not in voices:
-            shown = ", ".join(voices[:20]) + (" ..." if len(voices) > 20 else "")
-            raise AudioError(f"Unknown voice '{voice}' for {self.model_id}; choose from: {shown}")
-        return voice
+        parts = parse_blend(voice)
+        if parts is not None and not self.supports_voice_blends:
+            raise AudioError(f"{self.model_id} cannot blend voices; choose one voice")
+        for name in [name for name, _ in parts] if parts else [voice]:
+            if voices is not None and name not in voices:
+                shown = ", ".join(voices[:20]) + (" ..." if len(voices) > 20 else "")
+                raise AudioError(f"Unknown voice '{name}' for {self.model_id}; choose from: {shown}")
+        return blend_id(parts) if parts else voice
+
+    def voice_info(self) -> list[dict]:
+        """The voices as objects: {"id", "name"} and, where the id tells, "language" and "gender"."""
+        from .voices import describe
+
+        return [describe(voice) for voice in self.voices() or []]
 
     def iter_speech(
         self,
@@ -172,12 +187,24 @@ class SpeechModel(_AudioModel):
         voice: str | None = None,
         speed: float = 1.0,
         language: str | None = None,
+        normalize: bool = True,
     ) -> Iterator[Audio]:
-        """Validated streaming synthesis: one Audio chunk per piece, in order."""
+        """Validated streaming synthesis: one Audio chunk per piece, in order.
+
+        With normalize (the default) the text is read as a person reads it: Markdown
+        markup, code blocks and emoji are not spoken, links say their text, URLs their
+        host (see text/markdown.py). normalize=False speaks the text exactly as given.
+        """
         if not text or not text.strip():
-            raise AudioError("No text to speak")
+            raise AudioError("No text to speak: the input is empty")
         speed = check_speed(speed)
         voice = self.resolve_voice(voice)
+        if normalize:
+            from .text import prepare
+
+            text = prepare(text)
+            if not text.strip():
+                raise AudioError("No text to speak: the input is only code, emoji or markup")
         yield from self.stream_speech(text, voice=voice, speed=speed, language=language)
 
     def speak(
@@ -186,9 +213,12 @@ class SpeechModel(_AudioModel):
         voice: str | None = None,
         speed: float = 1.0,
         language: str | None = None,
+        normalize: bool = True,
     ) -> Audio:
-        """Synthesize the whole text and return one joined Audio."""
-        return Audio.join(self.iter_speech(text, voice=voice, speed=speed, language=language))
+        """Synthesize the whole text and return one joined Audio (normalize: see iter_speech)."""
+        return Audio.join(
+            self.iter_speech(text, voice=voice, speed=speed, language=language, normalize=normalize)
+        )
 
 
 class TranscriptionModel(_AudioModel):

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Iterator
 from typing import IO
 
 from .models import Audio, SpeechModel
-from .sentences import stream_sentences
+from .text import prepare_stream
+from .text.sentences import stream_sentences
 
 
 def stream_speech(
@@ -24,10 +25,17 @@ def stream_speech(
     voice: str | None = None,
     speed: float = 1.0,
     language: str | None = None,
+    normalize: bool = True,
 ) -> Iterator[Audio]:
-    """Audio chunks, in order, for an iterator of text pieces (tokens, lines, anything)."""
+    """Audio chunks, in order, for an iterator of text pieces (tokens, lines, anything).
+
+    With normalize the pieces are read as Markdown that is still arriving: the same
+    words as the whole text would give, each sentence released as soon as it is settled.
+    """
+    if normalize:
+        pieces = prepare_stream(pieces)
     for sentence in stream_sentences(pieces):
-        yield from model.iter_speech(sentence, voice=voice, speed=speed, language=language)
+        yield from model.iter_speech(sentence, voice=voice, speed=speed, language=language, normalize=False)
 
 
 def read_incrementally(stream: IO[bytes], block: int = 4096) -> Iterator[str]:

@@ -3,12 +3,12 @@
 Every import in every module counts, including those inside functions (the package
 imports lazily to stay cheap): a lazy import is still a dependency.
 
-- ``audio/`` knows nothing of models, engines, llm or the server.
+- ``audio/`` and ``text/`` know nothing of models, engines, llm or the server.
 - ``engine/patches/`` (everything that reaches into mlx-audio) imports no llm and
   nothing of the package outside itself but ``errors``.
 - ``server/`` reaches models only through ``registry``, never the engine.
 - Only ``hooks.py`` and ``registry.py`` (and the engine itself) import ``engine/``.
-- The small top-level nouns (models, errors, files, sentences, catalog) import no
+- The small top-level nouns (models, errors, files, voices, catalog) import no
   engine, server or commands.
 """
 
@@ -114,7 +114,14 @@ def test_only_hooks_and_the_registry_import_the_engine():
     assert users <= {f"{NAME}.hooks", f"{NAME}.registry"}, users
 
 
-@pytest.mark.parametrize("noun", ["models", "errors", "files", "sentences", "catalog"])
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if _in(n, "text")))
+def test_text_preparation_knows_nothing_of_models_engines_llm_or_the_server(name):
+    inside = {i for i in GRAPH[name] if not _in(i, "text")}
+    assert inside <= {f"{NAME}.errors"}, inside
+    assert "llm" not in _external(name)
+
+
+@pytest.mark.parametrize("noun", ["models", "errors", "files", "voices", "catalog"])
 def test_the_small_nouns_import_no_engine_server_or_commands(noun):
     name = f"{NAME}.{noun}"
     assert not {i for i in GRAPH[name] if _in(i, "engine") or _in(i, "server") or _in(i, "commands")}

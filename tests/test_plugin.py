@@ -119,11 +119,11 @@ def beep_plugin(tmp_path):
 
 def test_another_plugin_can_add_a_speech_model(beep_plugin, llm_cli, tmp_path):
     out = tmp_path / "beep.wav"
-    result = llm_cli("speak", "three short words", "-m", "beep", "-v", "low", "-o", str(out))
+    result = llm_cli("speak", "three short words.", "-m", "beep", "-v", "low", "-o", str(out))
     assert result.exit_code == 0, result.output
     with wave.open(io.BytesIO(out.read_bytes())) as w:
         assert w.getframerate() == 8000
-        assert w.getnframes() == int(8000 * 0.1 * 5) + int(8000 * 0.1 * 5) + int(8000 * 0.1 * 5)
+        assert w.getnframes() == int(8000 * 0.1 * 5) + int(8000 * 0.1 * 5) + int(8000 * 0.1 * 6)
 
 
 def test_a_plugin_model_is_listed_with_its_aliases(beep_plugin, llm_cli):
@@ -141,6 +141,7 @@ def test_a_plugin_model_checks_voices_like_any_other(beep_plugin, llm_cli, tmp_p
 def test_the_python_api_finds_plugin_models(beep_plugin):
     import llm_mlx_audio
 
-    audio = llm_mlx_audio.get_speech_model("beep").speak("one two", voice="high", speed=2.0)
+    # normalize=False: the engine gets the text exactly as given (no full stop added)
+    audio = llm_mlx_audio.get_speech_model("beep").speak("one two", voice="high", speed=2.0, normalize=False)
     assert audio.sample_rate == 8000
     assert len(audio.samples) == 2 * int(8000 * 0.1 * 3 / 2.0)

@@ -134,21 +134,26 @@ def default(kind, model, remove):
 @click.option("--json", "as_json", is_flag=True, help="Output as JSON")
 @user_errors
 def voices(model, as_json):
-    "List the voices a speech model offers"
+    """
+    List the voices a speech model offers
+
+    Kokoro voices blend: -v "jf_alpha+jm_kumo" or -v "jf_alpha:0.7+jm_kumo:0.3".
+    --json gives objects with id, name and, where known, language and gender.
+    """
     from .. import registry
 
     speech_model = registry.find_model("speech", model)
-    names = speech_model.voices()
+    info = speech_model.voice_info()
     default_voice = speech_model.default_voice()
     if as_json:
-        click.echo(
-            json.dumps({"model": speech_model.model_id, "default": default_voice, "voices": names or []})
-        )
+        click.echo(json.dumps({"model": speech_model.model_id, "default": default_voice, "voices": info}))
         return
-    if not names:
+    if not info:
         raise AudioError(f"{speech_model.model_id} has no fixed list of voices")
-    for name in names:
-        click.echo(name + (" (default)" if name == default_voice else ""))
+    for voice in info:
+        details = ", ".join(voice[k] for k in ("language", "gender") if k in voice)
+        line = voice["id"] + (f" ({details})" if details else "")
+        click.echo(line + (" [default]" if voice["id"] == default_voice else ""))
 
 
 class _progress_bar:

@@ -8,6 +8,7 @@ from ..audio import encode
 from ..errors import AudioError
 from ..models import MAX_SPEED, MIN_SPEED, check_speed
 from .user_errors import user_errors
+from .verbose import show_details, verbose_option
 
 
 @click.command()
@@ -36,8 +37,15 @@ from .user_errors import user_errors
     is_flag=True,
     help="Read stdin as it arrives and speak each sentence as soon as it is complete",
 )
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Speak the text exactly as given (by default Markdown is read as a person reads it: "
+    "no markup, code blocks or emoji, links by their text, URLs by their host)",
+)
+@verbose_option
 @user_errors
-def speak(text, model, voice, speed, language, output, format, play, stream):
+def speak(text, model, voice, speed, language, output, format, play, stream, raw, verbose):
     """
     Turn text into speech
 
@@ -49,12 +57,16 @@ def speak(text, model, voice, speed, language, output, format, play, stream):
         llm speak "Hi" -o - --format pcm | play -t raw -r 24000 -e signed -b 16 -c 1 -
         llm speak "Hello" --play
         llm "tell me a story" | llm speak --stream --play
+        llm speak -v "jf_alpha:0.7+jm_kumo:0.3" "A blend of two voices"
 
-    With neither -o nor --play the speech is played.
+    Markdown (what LLMs answer in) is read as a person would read it aloud: headings
+    and list items become sentences, markup and code blocks are not spoken. --raw
+    speaks the text exactly as given. With neither -o nor --play the speech is played.
     """
     from .. import registry
     from ..files import check_writable
 
+    show_details(verbose)
     if stream:
         if text is not None:
             raise AudioError("--stream reads text from standard input; pipe it in instead")
@@ -90,9 +102,12 @@ def speak(text, model, voice, speed, language, output, format, play, stream):
             voice=voice,
             speed=speed,
             language=language,
+            normalize=not raw,
         )
     else:
-        chunks = speech_model.iter_speech(text, voice=voice, speed=speed, language=language)
+        chunks = speech_model.iter_speech(
+            text, voice=voice, speed=speed, language=language, normalize=not raw
+        )
     deliver(chunks, output, format, play)
 
 

@@ -9,6 +9,7 @@ import click
 from ..audio import writers
 from ..errors import AudioError
 from .user_errors import user_errors
+from .verbose import show_details, verbose_option
 
 
 @click.command()
@@ -34,9 +35,21 @@ from .user_errors import user_errors
 )
 @click.option("--force", is_flag=True, help="With --output-dir, redo inputs already transcribed")
 @click.option("-n", "--no-log", is_flag=True, help="Don't log to llm's logs.db")
+@verbose_option
 @user_errors
 def transcribe(
-    files, model, language, format, prompt, temperature, word_timestamps, output, output_dir, force, no_log
+    files,
+    model,
+    language,
+    format,
+    prompt,
+    temperature,
+    word_timestamps,
+    output,
+    output_dir,
+    force,
+    no_log,
+    verbose,
 ):
     """
     Turn speech into text
@@ -54,6 +67,7 @@ def transcribe(
     from ..files import check_writable, write_atomically
     from ..llm_models import log_transcript
 
+    show_details(verbose)
     if output and output_dir:
         raise AudioError("Use either -o or --output-dir, not both")
     if files.count("-") > 1:

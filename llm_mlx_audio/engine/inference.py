@@ -7,12 +7,16 @@ What leaves the MLX thread is numpy data and ``models`` dataclasses, never MLX a
 from __future__ import annotations
 
 import inspect
+import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from ..errors import AudioError
 from ..models import Audio, Segment, Transcript, Word
 from .loading import Loaded, one_line
+
+log = logging.getLogger("llm_mlx_audio")
 
 # Kokoro's language codes, from ISO-ish codes a user is likely to type.
 _KOKORO_LANGUAGES = {
@@ -55,12 +59,23 @@ def generate_speech(loaded: Loaded, text: str, voice, speed, language) -> Iterat
     kwargs = _accepted(model.generate, kwargs)
     rate = getattr(model, "sample_rate", None) or 24000
     try:
+        started = time.perf_counter()
         results = model.generate(text, **kwargs)
         for result in results:
             samples = np.asarray(result.audio, dtype=np.float32).reshape(-1)
             if not np.all(np.isfinite(samples)):
                 raise AudioError("The model produced invalid audio (NaN or infinite samples)")
-            yield Audio(samples, int(getattr(result, "sample_rate", None) or rate))
+            audio = Audio(samples, int(getattr(result, "sample_rate", None) or rate))
+            took = time.perf_counter() - started
+            log.debug(
+                "synthesized %.2f s of audio in %.2f s (real-time factor %.2f): %r",
+                audio.duration,
+                took,
+                took / max(audio.duration, 1e-9),
+                text[:60],
+            )
+            yield audio
+            started = time.perf_counter()
     except ValueError as e:
         # mlx-audio reports unknown voices and unsupported options as ValueError.
         raise AudioError(one_line(e)) from e

@@ -7,11 +7,15 @@ skipped: the model is loaded again without it, so it still runs, stock.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 from pathlib import Path
 from typing import Any
 
 from ..errors import ModelLoadError
-from . import detection, patches
+from . import detection, patches, quiet
+
+log = logging.getLogger("llm_mlx_audio")
 
 
 @dataclasses.dataclass
@@ -25,6 +29,8 @@ class Loaded:
 
 def load(path: Path, kind: str, model_id: str) -> Loaded:
     """Load a model folder with mlx-audio's own loader, then make it fast and usable here."""
+    started = time.perf_counter()
+    quiet.quiet_libraries()
     patches.prepare_mlx()
     config = detection.read_config(path) or {}
     model_type = str(config.get("model_type") or "").lower()
@@ -37,6 +43,7 @@ def load(path: Path, kind: str, model_id: str) -> Loaded:
             patches.skipped(failed.name, failed.error)
             skip.add(failed.name)  # the model may be half changed: load it afresh
             continue
+        log.debug("loaded %s in %.2f s", model_id, time.perf_counter() - started)
         return Loaded(model=model, model_type=model_type, generate_kwargs=extra)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..models import Audio, SpeechModel, TranscriptionModel
-from ..sentences import chunk_text
+from ..text.sentences import chunk_text
 from . import detection, inference, loading
 from .pool import estimate_size, get_pool
 
@@ -63,6 +63,8 @@ class MlxSpeechModel(_MlxModel, SpeechModel):
         config = detection.read_config(self.path) or {}
         self.model_type = str(config.get("model_type") or ("kokoro" if embedded else "")).lower()
         self.sample_rate = config.get("sample_rate") or 24000
+        # Kokoro's pipeline blends style vectors (patches/kokoro_g2p.py).
+        self.supports_voice_blends = self.model_type == "kokoro"
 
     def voices(self) -> list[str] | None:
         self._ensure_present()

@@ -58,6 +58,9 @@ class SpeechRequest(BaseModel):
     # Accepted because OpenAI's clients send it; no local model takes instructions yet.
     instructions: str | None = Field(None, max_length=4096)
     stream_format: Literal["audio", "sse"] | None = None
+    # An extension: false speaks the input exactly as given instead of reading it as
+    # Markdown (no markup, code blocks or emoji spoken).
+    normalize: bool = True
 
 
 class TranscriptionForm(BaseModel):
@@ -95,10 +98,12 @@ def create_app(
     @app.get("/v1/audio/voices")
     def voices(model: str | None = Query(None, max_length=1024)):
         speech_model = resolve_model("speech", model)
+        # Objects, not strings: Open WebUI reads {id, name} and falls back to its own six
+        # voices when it gets plain names.
         return {
             "model": speech_model.model_id,
             "default": speech_model.default_voice(),
-            "voices": speech_model.voices() or [],
+            "voices": speech_model.voice_info(),
         }
 
     @app.post(
@@ -137,14 +142,14 @@ def speak_response(body: SpeechRequest) -> Response:
     voice = choose_voice(model, body.voice.id if isinstance(body.voice, VoiceId) else body.voice)
     if not body.input.strip():
         raise ApiError(400, "input is empty: there is no text to speak", param="input", code="empty_input")
-    options = {"voice": voice, "speed": body.speed}
+    options = {"voice": voice, "speed": body.speed, "normalize": body.normalize}
     media_type = encode.MIME_TYPES[body.response_format]
     if body.stream_format is None:
         audio = Audio.join(model.iter_speech(body.input, **options))
         return Response(audio.to_bytes(body.response_format), media_type=media_type)
     # The same sentence-by-sentence streaming as `llm speak --stream`: the first bytes
     # come after one sentence's synthesis, not after the whole input's.
-    chunks = stream_speech(model, [body.input], voice=voice, speed=body.speed)
+    chunks = stream_speech(model, [body.input], voice=voice, speed=body.speed, normalize=body.normalize)
     # Take the first chunk here so bad input still gets a proper error status; after the
     # headers go out, a failure can only end the stream early.
     try:

@@ -13,6 +13,7 @@ import os
 from .. import registry
 from ..errors import UnknownModelError, WrongModelKindError
 from ..models import SpeechModel
+from ..voices import OPENAI_VOICES
 from .errors import ApiError
 
 # OpenAI's model names stand for the user's default model of their kind, so clients
@@ -21,24 +22,6 @@ OPENAI_MODELS = {
     "speech": ("tts-1", "tts-1-hd", "gpt-4o-mini-tts"),
     "transcription": ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"),
 }
-# OpenAI's voices: sent to a model that has no voice of that name, they get its default.
-OPENAI_VOICES = frozenset(
-    [
-        "alloy",
-        "ash",
-        "ballad",
-        "coral",
-        "echo",
-        "fable",
-        "onyx",
-        "nova",
-        "sage",
-        "shimmer",
-        "verse",
-        "marin",
-        "cedar",
-    ]
-)
 
 
 def resolve_model(kind: str, name: str | None):
@@ -95,22 +78,32 @@ def model_card(kind: str, model) -> dict:
 
 
 def choose_voice(model: SpeechModel, voice: str | None) -> str | None:
-    """The voice to use: the one asked for, the default for OpenAI's names it lacks, else 400."""
+    """The voice to use: the one asked for (or a blend), OpenAI's names mapped to the
+    model's voices, else 400."""
+    import llm
+
+    from ..errors import AudioError
+    from ..voices import openai_voice
+
     if voice is None or not voice.strip():
         return None
     voices = model.voices()
     if voices is not None and voice in voices:
         return voice
-    if voice.lower() in OPENAI_VOICES:
-        return None
+    mapped = openai_voice(voice, model.model_id, voices or [], model.default_voice(), llm.user_dir())
+    if mapped is not None or voice.lower() in OPENAI_VOICES:
+        return mapped
     if voices is None:
         return voice  # no fixed list: the model decides
-    raise ApiError(
-        400,
-        f"Unknown voice {voice!r} for {model.model_id}; GET /v1/audio/voices?model={model.model_id} lists them",
-        param="voice",
-        code="invalid_voice",
-    )
+    try:
+        return model.resolve_voice(voice)  # a blend of known voices
+    except AudioError as error:
+        raise ApiError(
+            400,
+            f"{error}; GET /v1/audio/voices?model={model.model_id} lists them",
+            param="voice",
+            code="invalid_voice",
+        ) from None
 
 
 def preload(name: str) -> str:

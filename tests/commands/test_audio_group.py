@@ -75,7 +75,19 @@ def test_default_refuses_a_model_of_the_wrong_kind(llm_cli, tiny_models):
 
 def test_voices_lists_the_models_voices(llm_cli, tiny_models):
     result = llm_cli("audio", "voices")
-    assert result.stdout.splitlines() == ["expr-voice-2-f", "expr-voice-5-m (default)"]
+    assert result.stdout.splitlines() == ["expr-voice-2-f (female)", "expr-voice-5-m (male) [default]"]
+
+
+def test_voices_json_lists_voice_objects(llm_cli, tiny_models):
+    result = llm_cli("audio", "voices", "--json")
+    assert json.loads(result.stdout) == {
+        "model": "tiny-kitten",
+        "default": "expr-voice-5-m",
+        "voices": [
+            {"id": "expr-voice-2-f", "name": "expr-voice-2-f", "gender": "female"},
+            {"id": "expr-voice-5-m", "name": "expr-voice-5-m", "gender": "male"},
+        ],
+    }
 
 
 # huggingface_hub reads HF_HOME and HF_HUB_OFFLINE once, at import: the download

@@ -182,3 +182,66 @@ def test_speak_in_a_subprocess_writes_the_file(tiny_models, tmp_path):
     result = llm_subprocess("speak", "From a real process.", "-o", str(out))
     assert result.returncode == 0, result.stderr
     assert wav_info(out.read_bytes())[1] > 0
+
+
+@pytest.mark.parametrize("text", ["```\nprint('only code')\n```", "😴 🛌 ✨", "---\n\n***", "![](x.png)"])
+def test_speak_refuses_text_that_is_only_code_emoji_or_markup(llm_cli, tiny_models, tmp_path, text):
+    out = tmp_path / "x.wav"
+    assert_refused(llm_cli("speak", "-o", str(out), input=text), "No text to speak", out)
+
+
+def test_markdown_markup_is_not_spoken_unless_raw(llm_cli, tiny_models, tmp_path):
+    """The same words with and without markup make the same audio; --raw reads the text as given."""
+    marked = "# Title\n\n**Bold** words and `code` and [a link](https://example.com/a/b)."
+    plain = "Title.\nBold words and code and a link."
+    assert frames_for(llm_cli, tmp_path, marked) == frames_for(llm_cli, tmp_path, plain)
+    url = "Read www.example.com now."
+    assert frames_for(llm_cli, tmp_path, url) == frames_for(llm_cli, tmp_path, "Read example dot com now.")
+    assert frames_for(llm_cli, tmp_path, url, "--raw") != frames_for(llm_cli, tmp_path, url)
+
+
+def test_streamed_markdown_sounds_like_its_plain_words_streamed(tiny_models, tmp_path):
+    """--stream reads Markdown arriving through a pipe as the whole text would read it."""
+    answer = "# Tips\n\n1. **Sleep** early.\n2. Wake up *early*.\n\n```\ncode()\n```\nDone."
+    plain = "Tips.\nSleep early.\nWake up early.\nDone."
+
+    def streamed(text, name):
+        out = tmp_path / name
+        result = llm_subprocess("speak", "--stream", "-o", str(out), input=text.encode())
+        assert result.returncode == 0, result.stderr
+        return wav_info(out.read_bytes())[1]
+
+    assert streamed(answer, "markdown.wav") == streamed(plain, "plain.wav")
+
+
+def test_a_model_that_cannot_blend_voices_says_so(llm_cli, tiny_models, tmp_path):
+    out = tmp_path / "x.wav"
+    result = llm_cli("speak", "-v", "expr-voice-2-f+expr-voice-5-m", "Hi.", "-o", str(out))
+    assert_refused(result, "tiny-kitten cannot blend voices", out)
+
+
+@pytest.fixture
+def verbose_restored(monkeypatch):
+    """--verbose changes this process's environment and logging: put both back after."""
+    import logging
+
+    monkeypatch.setenv("LLM_MLX_AUDIO_DEBUG", "0")
+    logger = logging.getLogger("llm_mlx_audio")
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    logger.propagate = propagate
+
+
+def test_verbose_shows_load_and_synthesis_timings(llm_cli, tiny_models, tmp_path, verbose_restored):
+    result = llm_cli("speak", "Hello there.", "-o", str(tmp_path / "x.wav"), "--verbose")
+    assert result.exit_code == 0, result.output
+    assert "llm-mlx-audio: synthesized" in result.stderr and "real-time factor" in result.stderr
+
+
+def test_a_normal_run_prints_nothing_on_stderr(tiny_models, tmp_path):
+    out = tmp_path / "quiet.wav"
+    result = llm_subprocess("speak", "Hello there, general Kenobi.", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == b"", result.stderr.decode()

@@ -80,7 +80,7 @@ def test_embedded_kokoro_and_whisper_round_trip(llm_cli, tmp_path):
 def test_embedded_models_are_the_defaults_when_nothing_is_set(llm_cli):
     import json
 
-    assert "jm_kumo (default)" in llm_cli("audio", "voices").stdout.splitlines()
+    assert "jm_kumo (ja, male) [default]" in llm_cli("audio", "voices").stdout.splitlines()
     embedded.ensure_embedded("transcription")
     models = {m["id"]: m for m in json.loads(llm_cli("audio", "models", "--json").stdout)}
     assert models["kokoro-82m"]["kind"] == "speech"

@@ -20,7 +20,9 @@ def test_voices_lists_the_models_voices_and_default(base_url, user_dir):
 
     model = registry.find_model("speech", "tiny-kitten")
     data = httpx.get(base_url + "/v1/audio/voices", params={"model": "tiny-kitten"}).json()
-    assert data == {"model": "tiny-kitten", "default": model.default_voice(), "voices": model.voices()}
+    assert data == {"model": "tiny-kitten", "default": model.default_voice(), "voices": model.voice_info()}
+    assert [voice["id"] for voice in data["voices"]] == model.voices()
+    assert all(voice["name"] for voice in data["voices"])  # Open WebUI reads {id, name}
 
 
 def test_health_answers_ok(base_url, user_dir):

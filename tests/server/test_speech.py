@@ -142,15 +142,67 @@ def test_model_id_names_a_speech_model(client):
     assert speak(client, model="tiny-kitten", response_format="wav").content[:4] == b"RIFF"
 
 
-def test_openai_voice_the_model_lacks_gets_the_default_voice(client, base_url):
-    voices = httpx.get(base_url + "/v1/audio/voices", params={"model": "tiny-kitten"}).json()["voices"]
-    assert "shimmer" not in voices
+def _voice_ids(base_url):
+    listed = httpx.get(base_url + "/v1/audio/voices", params={"model": "tiny-kitten"}).json()["voices"]
+    return [voice["id"] for voice in listed]
+
+
+def test_openai_voice_the_model_lacks_is_mapped_to_one_of_its_voices(client, base_url):
+    assert "shimmer" not in _voice_ids(base_url)
     assert speak(client, voice="shimmer", response_format="wav").content[:4] == b"RIFF"
 
 
+def test_openai_voice_names_reach_distinct_voices_of_the_model(base_url, user_dir):
+    """Different OpenAI voices sound different where the model has voices enough."""
+    pcm = {
+        name: httpx.post(
+            base_url + "/v1/audio/speech",
+            json={"model": "tiny-kitten", "input": "Same words.", "voice": name, "response_format": "pcm"},
+            timeout=120,
+        ).content
+        for name in ("alloy", "nova")  # tiny-kitten has one male and one female voice
+    }
+    assert len(set(pcm.values())) == 2
+
+
+def test_a_users_voice_map_wins_over_the_built_in_one(base_url, user_dir):
+    import json
+
+    ids = _voice_ids(base_url)
+
+    def say(voice):
+        body = {"model": "tiny-kitten", "input": "Same words.", "voice": voice, "response_format": "pcm"}
+        return httpx.post(base_url + "/v1/audio/speech", json=body, timeout=120).content
+
+    mapped = user_dir / "llm-mlx-audio-voices.json"
+    mapped.write_text(json.dumps({"tiny-kitten": {"nova": ids[-1]}}))
+    try:
+        assert say("nova") == say(ids[-1])
+    finally:
+        mapped.unlink()
+
+
 def test_model_voice_is_used_by_name(client, base_url):
-    voices = httpx.get(base_url + "/v1/audio/voices", params={"model": "tiny-kitten"}).json()["voices"]
-    assert speak(client, voice=voices[-1], response_format="wav").content[:4] == b"RIFF"
+    assert speak(client, voice=_voice_ids(base_url)[-1], response_format="wav").content[:4] == b"RIFF"
+
+
+def test_normalize_false_speaks_the_input_as_given(base_url, user_dir):
+    """The extension field: by default a URL is said by its host; normalize=false reads it as written."""
+
+    def pcm(text, **extra):
+        body = {"model": "tiny-kitten", "input": text, "response_format": "pcm", **extra}
+        return httpx.post(base_url + "/v1/audio/speech", json=body, timeout=120).content
+
+    url = "Read www.example.com now."
+    assert pcm(url) == pcm("Read example dot com now.")
+    assert pcm(url, normalize=False) != pcm(url)
+
+
+def test_input_that_is_only_code_is_a_bad_request(base_url, user_dir):
+    body = {"model": "tiny-kitten", "input": "```\nprint(1)\n```", "response_format": "wav"}
+    response = httpx.post(base_url + "/v1/audio/speech", json=body, timeout=60)
+    assert response.status_code == 400
+    assert "only code, emoji or markup" in response.json()["error"]["message"]
 
 
 def test_unknown_voice_is_a_bad_request(client):

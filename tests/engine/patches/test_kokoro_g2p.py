@@ -124,3 +124,21 @@ def test_prepare_kokoro_makes_offline_english_synthesis_work(kokoro):
 def test_unknown_voice_names_the_voices_the_model_has(kokoro):
     with pytest.raises(kokoro_g2p.UnknownVoiceError, match="jm_kumo"):
         list(kokoro.generate(text="Hello.", voice="af_heart", lang_code="a"))
+
+
+@needs_packaged_kokoro
+def test_a_voice_blend_is_the_weighted_mean_of_its_parts(kokoro):
+    import numpy as np
+
+    pipeline = kokoro._pipelines["a"]
+    alpha = np.array(pipeline.load_single_voice("jf_alpha"))
+    kumo = np.array(pipeline.load_single_voice("jm_kumo"))
+    blended = np.array(pipeline.load_voice("jf_alpha:0.7+jm_kumo:0.3"))
+    np.testing.assert_allclose(blended, 0.7 * alpha + 0.3 * kumo, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(blended, alpha) and not np.allclose(blended, kumo)
+
+
+@needs_packaged_kokoro
+def test_a_blend_with_an_unknown_part_names_the_voices_the_model_has(kokoro):
+    with pytest.raises(kokoro_g2p.UnknownVoiceError, match="jm_kumo"):
+        kokoro._pipelines["a"].load_voice("jf_alpha:0.5+nobody:0.5")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from llm_mlx_audio.sentences import SentenceStream, chunk_text, split_sentences
+from llm_mlx_audio.text.sentences import SentenceStream, chunk_text, split_sentences
 
 
 @pytest.mark.parametrize(

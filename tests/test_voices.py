@@ -1,0 +1,68 @@
+"""Voice blends, what voice ids say, and OpenAI's voice names on a model's voices."""
+
+import json
+
+import pytest
+
+from llm_mlx_audio.errors import AudioError
+from llm_mlx_audio.voices import OPENAI_VOICES, blend_id, describe, openai_voice, parse_blend
+
+KOKORO = ["jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"]
+
+
+def test_a_single_voice_is_not_a_blend():
+    assert parse_blend("jf_alpha") is None
+
+
+def test_a_blend_without_weights_weighs_its_parts_equally():
+    assert parse_blend("jf_alpha+jm_kumo") == [("jf_alpha", 0.5), ("jm_kumo", 0.5)]
+
+
+def test_blend_weights_are_normalised_to_sum_to_one():
+    assert parse_blend("jf_alpha:3+jm_kumo:1") == [("jf_alpha", 0.75), ("jm_kumo", 0.25)]
+    assert blend_id(parse_blend("jf_alpha:0.7 + jm_kumo:0.3")) == "jf_alpha:0.7+jm_kumo:0.3"
+
+
+@pytest.mark.parametrize(
+    "bad", ["jf_alpha+", "+jm_kumo", "jf_alpha:0+jm_kumo", "jf_alpha:x+jm_kumo", "a:-1+b"]
+)
+def test_a_malformed_blend_is_one_clear_error(bad):
+    with pytest.raises(AudioError, match="a:0.7\\+b:0.3"):
+        parse_blend(bad)
+
+
+def test_kokoro_ids_say_language_gender_and_name():
+    assert describe("jf_alpha") == {"id": "jf_alpha", "name": "Alpha", "language": "ja", "gender": "female"}
+    assert describe("am_michael") == {
+        "id": "am_michael",
+        "name": "Michael",
+        "language": "en-us",
+        "gender": "male",
+    }
+
+
+def test_other_ids_keep_their_name_and_a_gender_suffix():
+    assert describe("expr-voice-5-m") == {"id": "expr-voice-5-m", "name": "expr-voice-5-m", "gender": "male"}
+    assert describe("narrator") == {"id": "narrator", "name": "narrator"}
+
+
+def test_openai_voices_map_to_distinct_voices_of_matching_gender(tmp_path):
+    chosen = {name: openai_voice(name, "kokoro", KOKORO, "jm_kumo", tmp_path) for name in OPENAI_VOICES}
+    assert chosen["alloy"] == "jm_kumo"  # the neutral first name gets the default voice
+    first_five = [chosen[n] for n in list(OPENAI_VOICES)[:5]]
+    assert len(set(first_five)) == 5  # five voices: the first five names all differ
+    assert describe(chosen["coral"])["gender"] == "female"
+    assert set(chosen.values()) <= set(KOKORO)
+
+
+def test_a_name_that_is_not_openais_is_left_alone(tmp_path):
+    assert openai_voice("jf_alpha", "kokoro", KOKORO, "jm_kumo", tmp_path) is None
+
+
+def test_the_users_voice_map_wins_per_model_then_for_all(tmp_path):
+    (tmp_path / "llm-mlx-audio-voices.json").write_text(
+        json.dumps({"nova": "jf_nezumi", "kokoro": {"nova": "jf_tebukuro"}})
+    )
+    assert openai_voice("nova", "kokoro", KOKORO, "jm_kumo", tmp_path) == "jf_tebukuro"
+    assert openai_voice("nova", "other", KOKORO, "jm_kumo", tmp_path) == "jf_nezumi"
+    assert openai_voice("NOVA", "other", ["x"], "x", tmp_path) == "x"  # a voice it lacks: built-in map
