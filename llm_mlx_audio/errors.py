@@ -47,3 +47,7 @@ class UnknownVoiceError(AudioError, ValueError):
 
 class G2PUnavailableError(AudioError, ValueError):
     """The offline English G2P's packages are not installed."""
+
+
+class JobCancelled(AudioError):
+    """The work was stopped because whoever asked for it has gone (a client hung up)."""

@@ -216,3 +216,48 @@ def engine_report() -> dict:
     from .engine import patches
 
     return patches.describe()
+
+
+def doctor_report() -> dict:
+    """Everything `llm audio doctor` shows, as plain data."""
+    from .engine import diagnostics
+    from .engine.embedded import EMBEDDED
+
+    models = []
+    for kind in KINDS:
+        for model_id, registered in registered_models(kind).items():
+            entry = {"id": model_id, "kind": kind, "aliases": registered.aliases}
+            if getattr(registered.model, "embedded", False):
+                entry["embedded"] = True
+            if registered.model.location:
+                entry.update(diagnostics.model_files(registered.model.location))
+            models.append(entry)
+    defaults = {}
+    for kind in KINDS:
+        configured = catalog.get_default(kind)
+        defaults[kind] = configured or (EMBEDDED[kind] if EMBEDDED[kind] in registered_models(kind) else None)
+    return {
+        "machine": diagnostics.machine_report(),
+        "mlx": diagnostics.mlx_report(),
+        "speedups": diagnostics.speedups_report(),
+        "g2p": diagnostics.g2p_report(),
+        "audio": diagnostics.audio_devices_report(),
+        "models": models,
+        "defaults": defaults,
+        "user_dir": str(llm.user_dir()),
+    }
+
+
+def cancel_when(event):
+    """Model work started inside this block stops once event is set (a client hung up):
+    queued work never starts, running work stops at its next window or sentence."""
+    from .engine.thread import cancel_when as engine_cancel_when
+
+    return engine_cancel_when(event)
+
+
+def unload_idle(seconds: float) -> list[str]:
+    """Unload every model nobody has used for seconds (pinned and busy ones stay)."""
+    from .engine.pool import get_pool
+
+    return get_pool().unload_idle(seconds)

@@ -1,8 +1,10 @@
 """The real llm CLI, run the two ways tests need: in this process, or as a fresh one."""
 
+import json
 import os
 import subprocess
 import sys
+import time
 
 from click.testing import CliRunner
 
@@ -26,3 +28,26 @@ def llm_subprocess(*args, input=None, env=None, timeout=300):
         env=full_env,
         timeout=timeout,
     )
+
+
+def serve_in_a_process(user_dir, *args):
+    """`llm audio serve --port 0` in its own process; (process, url) once it advertises itself."""
+    env = {**os.environ, "LLM_USER_PATH": str(user_dir), "HF_HUB_OFFLINE": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llm", "audio", "serve", "--port", "0", *args],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+    )
+    advert = user_dir / "llm-mlx-audio-server.json"
+    end = time.monotonic() + 60
+    while time.monotonic() < end and process.poll() is None:
+        try:
+            data = json.loads(advert.read_text())
+            if data["pid"] == process.pid:
+                return process, data["url"]
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"the server did not start: {process.stderr.read().decode()}")

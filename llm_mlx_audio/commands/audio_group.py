@@ -6,6 +6,7 @@ import click
 import llm
 
 from ..errors import AudioError
+from .doctor import doctor
 from .serve import serve
 from .user_errors import user_errors
 
@@ -181,3 +182,4 @@ class _progress_bar:
 
 
 audio.add_command(serve)
+audio.add_command(doctor)

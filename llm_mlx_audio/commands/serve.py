@@ -1,12 +1,38 @@
 """`llm audio serve`: the OpenAI-compatible speech and transcription server."""
 
+import signal
+
 import click
 
 from ..errors import AudioError
-from ..server import DEFAULT_MAX_UPLOAD_MB
+from ..server import DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_MB
 from .user_errors import user_errors
 
 _SERVER_PACKAGES = ("fastapi", "starlette", "uvicorn", "python_multipart", "anyio", "pydantic")
+
+
+class Duration(click.ParamType):
+    """30s, 5m, 1h, 90 (seconds) or 0, as seconds."""
+
+    name = "duration"
+    _UNITS = {"s": 1, "m": 60, "h": 3600}
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            return float(value)
+        text = str(value).strip().lower()
+        unit = self._UNITS.get(text[-1:], None)
+        number = text[:-1] if unit else text
+        try:
+            seconds = float(number) * (unit or 1)
+        except ValueError:
+            self.fail(f"{value!r} is not a duration like 30s, 5m or 1h", param, ctx)
+        if seconds < 0:
+            self.fail("a duration cannot be negative", param, ctx)
+        return seconds
+
+
+DURATION = Duration()
 
 
 @click.command()
@@ -31,8 +57,29 @@ _SERVER_PACKAGES = ("fastapi", "starlette", "uvicorn", "python_multipart", "anyi
     show_default=True,
     help="Largest audio upload accepted for transcription",
 )
+@click.option(
+    "--max-queue",
+    type=click.IntRange(0),
+    default=DEFAULT_MAX_QUEUE,
+    show_default=True,
+    help="Requests that may wait for the model; more get 503 with Retry-After",
+)
+@click.option(
+    "--keep-alive",
+    type=DURATION,
+    default="5m",
+    show_default=True,
+    help="Unload models idle this long (30s, 5m, 1h; 0 keeps them loaded)",
+)
+@click.option(
+    "--shutdown-timeout",
+    type=DURATION,
+    default="30s",
+    show_default=True,
+    help="On Ctrl-C or SIGTERM, how long requests in flight may take to finish",
+)
 @user_errors
-def serve(host, port, preload, api_key, max_upload_mb):
+def serve(host, port, preload, api_key, max_upload_mb, max_queue, keep_alive, shutdown_timeout):
     """
     Serve OpenAI's speech and transcription API with local models
 
@@ -44,9 +91,14 @@ def serve(host, port, preload, api_key, max_upload_mb):
     OpenAI's model names (tts-1, whisper-1...) mean your default models. Listening on
     anything but this machine (--host 0.0.0.0) needs an API key: --api-key, a key stored
     with `llm keys set mlx-audio-server`, or LLM_MLX_AUDIO_API_KEY.
+
+    While it runs, `llm speak` and `llm transcribe` on this machine use it (models stay
+    warm between commands); --local on those makes them work in their own process.
     """
+    import llm
+
     app_module = _load_server()
-    from ..server import run
+    from ..server import advert, run
     from ..server.names import preload as preload_model
 
     key = run.resolve_api_key(api_key)
@@ -54,15 +106,37 @@ def serve(host, port, preload, api_key, max_upload_mb):
     for name in preload:
         click.echo(f"Loading {name}...", err=True)
         click.echo(f"Loaded {preload_model(name)} (pinned)", err=True)
-    app = app_module.create_app(api_key=key, max_upload_bytes=int(max_upload_mb * 1024 * 1024))
+    token = advert.new_token()
+    app = app_module.create_app(
+        api_key=key,
+        max_upload_bytes=int(max_upload_mb * 1024 * 1024),
+        max_queue=max_queue,
+        local_token=token,
+    )
     sock = run.bind_socket(host, port)
+    run.start_keep_alive(keep_alive)
+    advert.write(llm.user_dir(), run.local_url(sock), token)
     click.echo(f"Listening on {run.url_for(sock)}" + (" (API key required)" if key else ""), err=True)
     click.echo("Press Ctrl-C to stop", err=True)
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: here that
+    # ends the command normally (advert withdrawn, exit 0) instead of killing it.
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        run.serve(app, sock)
-    except KeyboardInterrupt:
-        pass  # uvicorn has already shut down gracefully; Ctrl-C is how a server stops
+        run.serve(app, sock, shutdown_timeout=shutdown_timeout)
+    except (KeyboardInterrupt, _Terminated):
+        pass  # uvicorn has already shut down gracefully; that is how a server stops
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        advert.remove(llm.user_dir())
     click.echo("Stopped", err=True)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, after uvicorn's graceful shutdown."""
+
+
+def _terminated(signum, frame):
+    raise _Terminated()
 
 
 def _load_server():

@@ -43,9 +43,10 @@ from .verbose import show_details, verbose_option
     help="Speak the text exactly as given (by default Markdown is read as a person reads it: "
     "no markup, code blocks or emoji, links by their text, URLs by their host)",
 )
+@click.option("--local", is_flag=True, help="Work in this process even when `llm audio serve` is running")
 @verbose_option
 @user_errors
-def speak(text, model, voice, speed, language, output, format, play, stream, raw, verbose):
+def speak(text, model, voice, speed, language, output, format, play, stream, raw, local, verbose):
     """
     Turn text into speech
 
@@ -105,10 +106,43 @@ def speak(text, model, voice, speed, language, output, format, play, stream, raw
             normalize=not raw,
         )
     else:
-        chunks = speech_model.iter_speech(
-            text, voice=voice, speed=speed, language=language, normalize=not raw
-        )
+        chunks = _warm_or_local(speech_model, text, voice, speed, language, not raw, local)
     deliver(chunks, output, format, play)
+
+
+def _warm_or_local(speech_model, text, voice, speed, language, normalize, local):
+    """Speech from this machine's running server when there is one, else made here.
+
+    Validated here first, so errors read the same either way; if the server cannot take
+    the work before any audio has come back, it is done here after all.
+    """
+    from pathlib import Path
+
+    from ..models import check_speed
+    from .warm import ServerUnavailable, find_server, speech_chunks
+
+    server = None if Path(speech_model.model_id).is_absolute() else find_server(local)
+    if server is not None:
+        check_speed(speed)
+        voice = speech_model.resolve_voice(voice)
+        remote = speech_chunks(server, speech_model.model_id, text, voice, speed, language, normalize)
+        try:
+            first = next(remote)
+        except ServerUnavailable:
+            pass
+        except StopIteration:
+            raise AudioError("No text to speak: the input is empty") from None
+        else:
+            import logging
+
+            logging.getLogger("llm_mlx_audio").debug("speaking through the server at %s", server["url"])
+            return _prepend(first, remote)
+    return speech_model.iter_speech(text, voice=voice, speed=speed, language=language, normalize=normalize)
+
+
+def _prepend(first, rest):
+    yield first
+    yield from rest
 
 
 def deliver(chunks, output, format, play):

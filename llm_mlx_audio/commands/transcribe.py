@@ -9,7 +9,7 @@ import click
 from ..audio import writers
 from ..errors import AudioError
 from .user_errors import user_errors
-from .verbose import show_details, verbose_option
+from .verbose import quiet_notices, show_details, verbose_option
 
 
 @click.command()
@@ -35,6 +35,7 @@ from .verbose import show_details, verbose_option
 )
 @click.option("--force", is_flag=True, help="With --output-dir, redo inputs already transcribed")
 @click.option("-n", "--no-log", is_flag=True, help="Don't log to llm's logs.db")
+@click.option("--local", is_flag=True, help="Work in this process even when `llm audio serve` is running")
 @verbose_option
 @user_errors
 def transcribe(
@@ -49,6 +50,7 @@ def transcribe(
     output_dir,
     force,
     no_log,
+    local,
     verbose,
 ):
     """
@@ -63,11 +65,43 @@ def transcribe(
         cat memo.m4a | llm transcribe -
         llm transcribe *.mp3 --output-dir subtitles --format srt
     """
+
+    show_details(verbose)
+    with quiet_notices(format in ("json", "verbose_json")):  # output for programs: no advice
+        _transcribe(
+            files,
+            model,
+            language,
+            format,
+            prompt,
+            temperature,
+            word_timestamps,
+            output,
+            output_dir,
+            force,
+            no_log,
+            local,
+        )
+
+
+def _transcribe(
+    files,
+    model,
+    language,
+    format,
+    prompt,
+    temperature,
+    word_timestamps,
+    output,
+    output_dir,
+    force,
+    no_log,
+    local,
+):
     from .. import registry
     from ..files import check_writable, write_atomically
     from ..llm_models import log_transcript
 
-    show_details(verbose)
     if output and output_dir:
         raise AudioError("Use either -o or --output-dir, not both")
     if files.count("-") > 1:
@@ -90,6 +124,9 @@ def transcribe(
             raise AudioError(f"{name}: no such file")
 
     transcription_model = registry.find_model("transcription", model)
+    from .warm import find_server
+
+    server = None if Path(transcription_model.model_id).is_absolute() else find_server(local)
     options = dict(language=language, prompt=prompt, temperature=temperature)
     log = not no_log and _loggable(transcription_model.model_id)
     failures = []
@@ -97,7 +134,7 @@ def transcribe(
     for name, dest in _progress(jobs):
         try:
             source = sys.stdin.buffer.read() if name == "-" else name
-            transcript = transcription_model.transcribe(source, word_timestamps=word_timestamps, **options)
+            transcript = _warm_or_local(transcription_model, source, options, word_timestamps, server)
             if log:
                 log_transcript(transcription_model.model_id, source, transcript, options)
             if dest is not None:
@@ -120,6 +157,20 @@ def transcribe(
         raise AudioError(
             f"{len(failures)} of {len(files)} files failed: " + ", ".join(n for n, _ in failures)
         )
+
+
+def _warm_or_local(model, source, options, word_timestamps, server):
+    """The transcript from this machine's running server when it can, else made here."""
+    from .warm import ServerUnavailable, transcript
+
+    if server is not None:
+        if not isinstance(source, bytes) and not Path(source).is_file():
+            raise AudioError(f"{source}: no such file")
+        try:
+            return transcript(server, model.model_id, source, options, word_timestamps)
+        except ServerUnavailable:
+            pass
+    return model.transcribe(source, word_timestamps=word_timestamps, **options)
 
 
 def _loggable(model_id):

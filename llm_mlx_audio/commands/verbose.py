@@ -5,6 +5,7 @@ before it silences mlx-audio, misaki and phonemizer), and shows the llm_mlx_audi
 logger's lines: model load, G2P, synthesis and real-time factor.
 """
 
+import contextlib
 import logging
 import os
 import sys
@@ -35,3 +36,20 @@ def show_details(verbose: bool) -> None:
     if not any(getattr(h, "_llm_mlx_audio", False) for h in logger.handlers):
         handler._llm_mlx_audio = True
         logger.addHandler(handler)
+
+
+@contextlib.contextmanager
+def quiet_notices(quiet: bool):
+    """No advice on stderr (the slow-BLAS notice) while a command writes for programs."""
+    if not quiet:
+        yield
+        return
+    before = os.environ.get("LLM_MLX_AUDIO_QUIET")
+    os.environ["LLM_MLX_AUDIO_QUIET"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("LLM_MLX_AUDIO_QUIET", None)
+        else:
+            os.environ["LLM_MLX_AUDIO_QUIET"] = before

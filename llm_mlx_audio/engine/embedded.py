@@ -8,7 +8,7 @@ wheels). When they are installed and no default is set, the first `llm speak` or
 
 from __future__ import annotations
 
-import click
+import sys
 
 from .. import catalog
 
@@ -47,9 +47,10 @@ def ensure_embedded(kind: str) -> str | None:
         return None
     from .importing import store_converted
 
-    click.echo(
+    print(
         f"Setting up the embedded {kind} model {model_id} (once) in {catalog.models_dir()}",
-        err=True,
+        file=sys.stderr,
+        flush=True,
     )
     if kind == "speech":
         from .importers.kokoro_onnx import convert_packaged

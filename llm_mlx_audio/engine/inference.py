@@ -15,8 +15,14 @@ from typing import Any
 from ..errors import AudioError
 from ..models import Audio, Segment, Transcript, Word
 from .loading import Loaded, one_line
+from .patches import stoppable
+from .thread import cancel_requested
+
+# Whisper asks this between windows (patches/stoppable.py).
+stoppable.should_stop = cancel_requested
 
 log = logging.getLogger("llm_mlx_audio")
+SPEECH_SEED = 0
 
 # Kokoro's language codes, from ISO-ish codes a user is likely to type.
 _KOKORO_LANGUAGES = {
@@ -59,6 +65,12 @@ def generate_speech(loaded: Loaded, text: str, voice, speed, language) -> Iterat
     kwargs = _accepted(model.generate, kwargs)
     rate = getattr(model, "sample_rate", None) or 24000
     try:
+        import mlx.core as mx
+
+        # Kokoro's and kitten's vocoders add random noise: a fixed seed per piece makes the
+        # same text, voice and speed give the same samples every time, in any process (a
+        # warm server's and the command's own are byte for byte the same).
+        mx.random.seed(SPEECH_SEED)
         started = time.perf_counter()
         results = model.generate(text, **kwargs)
         for result in results:

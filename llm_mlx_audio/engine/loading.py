@@ -43,6 +43,7 @@ def load(path: Path, kind: str, model_id: str) -> Loaded:
             patches.skipped(failed.name, failed.error)
             skip.add(failed.name)  # the model may be half changed: load it afresh
             continue
+        notice_slow_path()
         log.debug("loaded %s in %.2f s", model_id, time.perf_counter() - started)
         return Loaded(model=model, model_type=model_type, generate_kwargs=extra)
 
@@ -63,3 +64,38 @@ def one_line(e: BaseException) -> str:
     """An exception's first line, for errors shown to a user."""
     text = str(e).strip().splitlines()
     return text[0] if text else type(e).__name__
+
+
+SLOW_PATH_MARKER = "llm-mlx-audio-slow-blas-noticed"
+ENV_QUIET = "LLM_MLX_AUDIO_QUIET"  # set by commands whose output is for programs (JSON)
+
+
+def notice_slow_path() -> None:
+    """Say once per user directory that MLX is on the reference BLAS, and how to fix it.
+
+    What `llm install llm-mlx-audio` gives a Linux user: everything several times
+    slower, and nothing would say so. Never in quiet (JSON) runs.
+    """
+    import os
+    import sys
+
+    import llm
+
+    from . import diagnostics
+
+    if os.environ.get(ENV_QUIET) or not diagnostics.on_slow_path():
+        return
+    marker = llm.user_dir() / SLOW_PATH_MARKER
+    if marker.exists():
+        return
+    print(
+        "llm-mlx-audio: MLX is using the slow reference BLAS here (matrix products about 30x slower); "
+        f"for speed: {diagnostics.openblas_install_command()} (see `llm audio doctor`)",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass

@@ -120,7 +120,19 @@ class ModelPool:
         self._release(entry)
         return True
 
+    def unload_idle(self, seconds: float) -> list[str]:
+        """Unload the models idle for at least seconds (not pinned, not in use); their keys."""
+        now = time.monotonic()
+        with self._lock:
+            idle = [
+                e.key
+                for e in self._entries.values()
+                if not e.pinned and e.refs == 0 and e.future.done() and now - e.last_used >= seconds
+            ]
+        return [key for key in idle if self.unload(key)]
+
     def loaded(self) -> list[dict]:
+        now = time.monotonic()
         with self._lock:
             return [
                 {
@@ -129,6 +141,7 @@ class ModelPool:
                     "in_use": e.refs,
                     "pinned": e.pinned,
                     "ready": e.ready,
+                    "idle_seconds": 0.0 if e.refs else round(now - e.last_used, 1),
                 }
                 for e in sorted(self._entries.values(), key=lambda e: e.last_used)
             ]

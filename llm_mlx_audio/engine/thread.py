@@ -12,12 +12,41 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import contextlib
+import contextvars
+import functools
 import queue
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..errors import JobCancelled
+
 _STOP = object()
+# Set by whoever may go away before its work is done (a server request): a
+# threading.Event that says "stop". Jobs submitted in that context carry it to the MLX
+# thread, where long jobs look at it between windows or sentences (cancel_requested).
+_cancel_token: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
+    "cancel_token", default=None
+)
+_running = threading.local()
+
+
+@contextlib.contextmanager
+def cancel_when(event: threading.Event):
+    """MLX work started inside this block stops when event is set: queued jobs never
+    start, a running one stops at its next window or sentence (JobCancelled)."""
+    reset = _cancel_token.set(event)
+    try:
+        yield
+    finally:
+        _cancel_token.reset(reset)
+
+
+def cancel_requested() -> bool:
+    """On the MLX thread: whether the job now running has been asked to stop."""
+    event = getattr(_running, "token", None)
+    return event is not None and event.is_set()
 
 
 class MLXThread:
@@ -33,6 +62,9 @@ class MLXThread:
     def submit(self, fn: Callable, *args, **kwargs) -> concurrent.futures.Future:
         """Queue fn to run on the MLX thread; the Future carries its result or exception."""
         future: concurrent.futures.Future = concurrent.futures.Future()
+        token = _cancel_token.get()
+        if token is not None:
+            fn = functools.partial(_with_token, token, fn)
         self._put((future, fn, args, kwargs))
         return future
 
@@ -46,8 +78,11 @@ class MLXThread:
         if self.is_current():
             return fn(*args, **kwargs)
         future = self.submit(fn, *args, **kwargs)
+        token = _cancel_token.get()
         try:
-            return future.result(timeout=timeout)
+            if token is None:
+                return future.result(timeout=timeout)
+            return _wait_unless_cancelled(future, token, timeout)
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise TimeoutError(f"MLX job did not finish within {timeout} seconds") from None
@@ -83,9 +118,10 @@ class MLXThread:
             _put_until(items, ("done", done), cancelled)
 
         self.submit(produce)
+        token = _cancel_token.get()
         try:
             while True:
-                tag, value = items.get()
+                tag, value = _next_item(items, token)
                 if tag == "item":
                     yield value
                 elif tag == "error":
@@ -145,6 +181,42 @@ class MLXThread:
                 del job, future, fn, args, kwargs
         finally:
             _release_mlx_thread_state()
+
+
+def _with_token(token: threading.Event, fn: Callable, *args, **kwargs):
+    if token.is_set():
+        raise JobCancelled("The request was cancelled before its work started")
+    _running.token = token
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _running.token = None
+
+
+def _wait_unless_cancelled(future: concurrent.futures.Future, token: threading.Event, timeout: float | None):
+    """future's result; if token is set first, a job not yet started is dropped at once."""
+    import time
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        try:
+            return future.result(timeout=0.05)
+        except concurrent.futures.TimeoutError:
+            if token.is_set() and future.cancel():
+                raise JobCancelled("The request was cancelled before its work started") from None
+            if deadline is not None and time.monotonic() > deadline:
+                raise
+
+
+def _next_item(items: queue.Queue, token: threading.Event | None):
+    if token is None:
+        return items.get()
+    while True:
+        try:
+            return items.get(timeout=0.05)
+        except queue.Empty:
+            if token.is_set():
+                raise JobCancelled("The request was cancelled") from None
 
 
 def _put_until(items: queue.Queue, entry, cancelled: threading.Event) -> None:

@@ -6,3 +6,5 @@ until the server starts. Models are reached only through the registry.
 
 # The largest upload /v1/audio/transcriptions takes unless --max-upload-mb says otherwise.
 DEFAULT_MAX_UPLOAD_MB = 25
+# Requests waiting for the model beyond the running one, unless --max-queue says otherwise.
+DEFAULT_MAX_QUEUE = 32

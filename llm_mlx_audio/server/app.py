@@ -28,7 +28,8 @@ from ..audio import encode, writers
 from ..errors import AudioDecodeError, AudioError
 from ..models import MAX_SPEED, MIN_SPEED, Audio, TranscriptionModel
 from ..streaming import stream_speech
-from . import DEFAULT_MAX_UPLOAD_MB
+from . import DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_MB
+from .admission import Admission, run_model_work
 from .auth import ApiKeyMiddleware
 from .errors import ApiError, from_validation_errors, install_error_handlers, log
 from .names import choose_voice, model_card, models_of, resolve_model
@@ -36,7 +37,8 @@ from .upload import read_upload
 
 # The formats come from the codecs and writers themselves, as on the command line.
 SPEECH_FORMATS = Literal[encode.FORMATS]
-TRANSCRIPT_FORMATS = Literal[writers.FORMATS]
+# "transcript" is an extension for this machine's own `llm transcribe`: the whole Transcript.
+TRANSCRIPT_FORMATS = Literal[(*writers.FORMATS, "transcript")]
 
 
 class VoiceId(BaseModel):
@@ -61,6 +63,10 @@ class SpeechRequest(BaseModel):
     # An extension: false speaks the input exactly as given instead of reading it as
     # Markdown (no markup, code blocks or emoji spoken).
     normalize: bool = True
+    # Extensions for this machine's own `llm speak` (a warm server): the model's language
+    # code, and pcm as float32 samples so the client encodes exactly what it would itself.
+    language: str | None = Field(None, max_length=32)
+    sample_format: Literal["s16", "float32"] = "s16"
 
 
 class TranscriptionForm(BaseModel):
@@ -79,17 +85,33 @@ class TranscriptionForm(BaseModel):
 
 
 def create_app(
-    *, api_key: str | None = None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
+    *,
+    api_key: str | None = None,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024,
+    max_queue: int = DEFAULT_MAX_QUEUE,
+    local_token: str | None = None,
 ) -> FastAPI:
-    """The ASGI app. With api_key every request but /health needs `Authorization: Bearer KEY`."""
+    """The ASGI app. With api_key every request but /health needs `Authorization: Bearer KEY`
+    (or the local_token this machine's own `llm speak` reads from the server's advert)."""
     app = FastAPI(title="llm-mlx-audio", version="1", summary="OpenAI-compatible speech and transcription")
     install_error_handlers(app)
     if api_key:
-        app.add_middleware(ApiKeyMiddleware, api_key=api_key)
+        app.add_middleware(ApiKeyMiddleware, api_key=api_key, local_token=local_token)
+    admission = Admission(max_queue)
 
     @app.get("/health")
     def health():
-        return {"status": "ok", "models_loaded": len(registry.loaded_models())}
+        models = [
+            {"path": m["key"], "bytes": m["size"], "idle_seconds": m["idle_seconds"], "pinned": m["pinned"]}
+            for m in registry.loaded_models()
+        ]
+        return {
+            "status": "ok",
+            "models_loaded": len(models),
+            "models": models,
+            "requests": admission.active,
+            "cancelled": admission.cancelled,
+        }
 
     @app.get("/v1/models")
     def list_models():
@@ -111,8 +133,8 @@ def create_app(
         response_class=Response,
         responses={200: {"content": {t: {} for t in encode.MIME_TYPES.values()}, "description": "Audio"}},
     )
-    def speech(body: SpeechRequest):
-        return speak_response(body)
+    async def speech(body: SpeechRequest, request: Request):
+        return await run_model_work(request, admission, speak_response, body)
 
     @app.post(
         "/v1/audio/transcriptions",
@@ -128,7 +150,9 @@ def create_app(
             )
         if not upload.file:
             raise ApiError(400, "The uploaded file is empty", param="file", code="empty_file")
-        return await run_in_threadpool(transcribe_response, form, upload.file, upload.filename)
+        return await run_model_work(
+            request, admission, transcribe_response, form, upload.file, upload.filename
+        )
 
     return app
 
@@ -142,29 +166,52 @@ def speak_response(body: SpeechRequest) -> Response:
     voice = choose_voice(model, body.voice.id if isinstance(body.voice, VoiceId) else body.voice)
     if not body.input.strip():
         raise ApiError(400, "input is empty: there is no text to speak", param="input", code="empty_input")
-    options = {"voice": voice, "speed": body.speed, "normalize": body.normalize}
+    options = {"voice": voice, "speed": body.speed, "normalize": body.normalize, "language": body.language}
     media_type = encode.MIME_TYPES[body.response_format]
+    floats = body.response_format == "pcm" and body.sample_format == "float32"
+    if floats and body.stream_format == "audio":
+        # This machine's own `llm speak`: synthesized exactly as it would itself (whole
+        # text, same pieces), each piece sent as soon as it is made.
+        pieces = model.iter_speech(body.input, **options)
+        first = next(pieces)
+        headers = {"X-Sample-Rate": str(first.sample_rate)}
+        return StreamingResponse(
+            _drain(_encode_stream(first, pieces, "pcm", True)), media_type=media_type, headers=headers
+        )
     if body.stream_format is None:
         audio = Audio.join(model.iter_speech(body.input, **options))
-        return Response(audio.to_bytes(body.response_format), media_type=media_type)
+        data = _float32(audio.samples) if floats else audio.to_bytes(body.response_format)
+        return Response(data, media_type=media_type, headers={"X-Sample-Rate": str(audio.sample_rate)})
     # The same sentence-by-sentence streaming as `llm speak --stream`: the first bytes
     # come after one sentence's synthesis, not after the whole input's.
-    chunks = stream_speech(model, [body.input], voice=voice, speed=body.speed, normalize=body.normalize)
+    chunks = stream_speech(model, [body.input], **options)
     # Take the first chunk here so bad input still gets a proper error status; after the
     # headers go out, a failure can only end the stream early.
     try:
         first = next(chunks)
     except StopIteration:
         raise AudioError("The model produced no audio") from None
-    encoded = _encode_stream(first, chunks, body.response_format)
+    encoded = _encode_stream(first, chunks, body.response_format, floats)
     if body.stream_format == "sse":
         return StreamingResponse(_drain(_sse_events(encoded)), media_type="text/event-stream")
-    return StreamingResponse(_drain(encoded), media_type=media_type)
+    headers = {"X-Sample-Rate": str(first.sample_rate)}
+    return StreamingResponse(_drain(encoded), media_type=media_type, headers=headers)
 
 
-def _encode_stream(first: Audio, rest: Iterator[Audio], fmt: str) -> Iterator[bytes]:
-    encoder = encode.StreamEncoder(fmt, first.sample_rate)
+def _float32(samples) -> bytes:
+    import numpy as np
+
+    return np.asarray(samples, dtype="<f4").tobytes()
+
+
+def _encode_stream(first: Audio, rest: Iterator[Audio], fmt: str, floats: bool = False) -> Iterator[bytes]:
+    encoder = None if floats else encode.StreamEncoder(fmt, first.sample_rate)
     try:
+        if encoder is None:
+            yield _float32(first.samples)
+            for chunk in rest:
+                yield _float32(chunk.samples)
+            return
         yield encoder.write(first.samples)
         for chunk in rest:
             yield encoder.write(chunk.samples)
@@ -232,7 +279,7 @@ def transcribe_response(form: TranscriptionForm, data: bytes, filename: str | No
     model: TranscriptionModel = resolve_model("transcription", form.model)
     granularities = set(form.timestamp_granularities)
     words = "word" in granularities
-    if words and form.response_format != "verbose_json":
+    if words and form.response_format not in ("verbose_json", "transcript"):
         raise ApiError(
             400,
             "timestamp_granularities needs response_format verbose_json",
@@ -254,6 +301,8 @@ def transcribe_response(form: TranscriptionForm, data: bytes, filename: str | No
             400, f"{label} cannot be decoded: {error}", param="file", code="invalid_audio"
         ) from None
     fmt = form.response_format
+    if fmt == "transcript":
+        return JSONResponse(transcript.to_dict())
     if fmt == "json":
         return JSONResponse({"text": transcript.text})
     if fmt == "verbose_json":

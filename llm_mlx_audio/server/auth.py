@@ -15,9 +15,9 @@ OPEN_PATHS = frozenset({"/health"})
 
 
 class ApiKeyMiddleware:
-    def __init__(self, app, api_key: str):
+    def __init__(self, app, api_key: str, local_token: str | None = None):
         self.app = app
-        self._key = api_key.encode()
+        self._keys = [api_key.encode()] + ([local_token.encode()] if local_token else [])
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope.get("path") in OPEN_PATHS or self._authorised(scope):
@@ -37,5 +37,7 @@ class ApiKeyMiddleware:
             if name == b"authorization":
                 scheme, _, token = value.strip().partition(b" ")
                 # Constant-time, so the key cannot be guessed byte by byte from timings.
-                return scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self._key)
+                token = token.strip()
+                matches = [hmac.compare_digest(token, key) for key in self._keys]
+                return scheme.lower() == b"bearer" and any(matches)
         return False

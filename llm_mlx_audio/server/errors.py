@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..errors import (
     AudioDecodeError,
     AudioError,
+    JobCancelled,
     ModelLoadError,
     PoolFullError,
     UnknownModelError,
@@ -38,8 +39,10 @@ class ApiError(Exception):
         param: str | None = None,
         code: str | None = None,
         type: str | None = None,
+        headers: dict[str, str] | None = None,
     ):
         super().__init__(message)
+        self.headers = headers or {}
         self.status = status
         self.message = message
         self.param = param
@@ -57,8 +60,10 @@ def error_response(error: ApiError) -> JSONResponse:
             "code": error.code,
         }
     }
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-    return JSONResponse(body, status_code=error.status, headers=headers)
+    headers = dict(error.headers)
+    if error.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=error.status, headers=headers or None)
 
 
 def from_audio_error(error: AudioError) -> ApiError:
@@ -74,6 +79,8 @@ def from_audio_error(error: AudioError) -> ApiError:
         return ApiError(500, message, code="model_load_failed")
     if isinstance(error, AudioDecodeError):
         return ApiError(400, message, param="file", code="invalid_audio")
+    if isinstance(error, JobCancelled):
+        return ApiError(499, message, code="client_closed_request")  # nobody is listening
     return ApiError(400, message)
 
 

@@ -59,9 +59,39 @@ def url_for(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def serve(app, sock: socket.socket, *, log_level: str = "warning") -> None:
-    """Run uvicorn on an already bound socket until Ctrl-C (which surfaces as KeyboardInterrupt)."""
+def local_url(sock: socket.socket) -> str:
+    """The address this machine's own commands use (loopback when listening everywhere)."""
+    host, port = sock.getsockname()[:2]
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1" if host == "0.0.0.0" else "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def serve(app, sock: socket.socket, *, log_level: str = "warning", shutdown_timeout: float = 30) -> None:
+    """Run uvicorn on an already bound socket until Ctrl-C or SIGTERM.
+
+    Either stops accepting connections at once and lets requests in flight finish for up
+    to shutdown_timeout seconds (then they are cancelled); then this returns.
+    """
     import uvicorn
 
-    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5)
+    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=shutdown_timeout)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def start_keep_alive(seconds: float):
+    """Unload models idle for seconds, checked in the background; 0 keeps them loaded."""
+    import threading
+
+    from .. import registry
+
+    if seconds <= 0:
+        return None
+    stop = threading.Event()
+
+    def sweep():
+        while not stop.wait(min(10.0, max(0.5, seconds / 4))):
+            registry.unload_idle(seconds)
+
+    threading.Thread(target=sweep, name="llm-mlx-audio-keep-alive", daemon=True).start()
+    return stop

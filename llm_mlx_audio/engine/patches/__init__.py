@@ -15,6 +15,7 @@ one line on stderr and the model runs stock, slower but right.
 | whisper-numpy       | whisper_numpy.py    | Whisper's encoder blocks and decoder steps in numpy   |
 | vocoder-convs       | vocoder_convs.py    | Kokoro/kitten convs off MLX-CPU's naive loops         |
 | kokoro-numpy        | kokoro_numpy.py     | Kokoro/kitten residual blocks and LSTMs in numpy      |
+| stoppable-windows   | stoppable.py        | Whisper stops between windows when its job is dropped |
 
 The CPU ones stand aside on Metal, on any GPU and with ``LLM_MLX_AUDIO_CPU_FAST=0``
 (``switch.py``). Instances are changed only by swapping their class (``swap.py``),
@@ -140,7 +141,8 @@ def adapt(model, kind: str, skip=()) -> dict:
 
 
 def _is_family(model, family: str) -> bool:
-    return type(model).__module__.startswith(f"mlx_audio.{family}")
+    """Whether model is of an mlx-audio family, even after another patch swapped its class."""
+    return any(cls.__module__.startswith(f"mlx_audio.{family}") for cls in type(model).__mro__)
 
 
 def _is_kokoro_pipeline_owner(model) -> bool:
@@ -180,6 +182,18 @@ def _kokoro_numpy(model):
     _counts["kokoro-numpy"] += kokoro_numpy.optimise(model)
 
 
+def _stoppable(model):
+    from . import stoppable
+
+    stoppable.apply(model)
+
+
+def _any_whisper(model, kind):
+    from .whisper_fp32 import is_mlx_audio_whisper
+
+    return kind == "transcription" and is_mlx_audio_whisper(model)
+
+
 def _cpu_whisper(model, kind):
     from .whisper_fp32 import is_mlx_audio_whisper
 
@@ -196,6 +210,7 @@ _ADAPTATIONS = (
     ("whisper-numpy", _cpu_whisper, _whisper_numpy),
     ("vocoder-convs", _cpu_speech, _vocoder_convs),
     ("kokoro-numpy", _cpu_speech, _kokoro_numpy),
+    ("stoppable-windows", _any_whisper, _stoppable),
 )
 
 

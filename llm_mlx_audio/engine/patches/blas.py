@@ -16,7 +16,8 @@ from collections.abc import Iterator
 
 from .switch import enabled
 
-ENV_BLAS = "LLM_MLX_AUDIO_BLAS"  # a BLAS library to preload instead of searching for OpenBLAS
+# A BLAS library to preload instead of searching for OpenBLAS; "none" keeps the wheel's own.
+ENV_BLAS = "LLM_MLX_AUDIO_BLAS"
 _state = {"prepared": False, "blas": None}
 
 
@@ -32,6 +33,9 @@ def prepare_mlx() -> str | None:
         return _state["blas"]
     if not enabled() or "mlx.core" in sys.modules:
         return None
+    if os.environ.get(ENV_BLAS, "").strip().lower() in ("none", "reference"):
+        _state["prepared"] = True
+        return None  # asked for the wheel's own BLAS (benchmarks, the slow-path notice)
     _state["prepared"] = True  # searched once per process, found or not
     path = global_blas()
     if path is None:
@@ -103,6 +107,11 @@ def global_blas() -> str | None:
     if not dladdr(ctypes.cast(function, ctypes.c_void_p), ctypes.byref(info)):
         return None
     return os.fsdecode(info.dli_fname) if info.dli_fname else None
+
+
+def searched() -> bool:
+    """Whether this process looked for a BLAS before MLX loaded (False when MLX came first)."""
+    return _state["prepared"]
 
 
 def preloaded() -> str | None:

@@ -11,8 +11,9 @@ import sys
 
 
 def is_mlx_audio_whisper(model) -> bool:
-    package = type(model).__module__.split(".")[:4]
-    return package == ["mlx_audio", "stt", "models", "whisper"] and hasattr(model, "encoder")
+    """An mlx-audio Whisper, stock or with its class already swapped by another patch."""
+    families = {".".join(cls.__module__.split(".")[:4]) for cls in type(model).__mro__}
+    return "mlx_audio.stt.models.whisper" in families and hasattr(model, "encoder")
 
 
 def to_fp32(model) -> None:

@@ -1,0 +1,122 @@
+"""Using a running `llm audio serve` from `llm speak` and `llm transcribe`: models stay warm.
+
+When this machine's server advertises itself (server/advert.py) and answers, a command
+sends its work there instead of loading the model itself, and gets back exactly what
+it would have made: float32 samples synthesized the same way (encoded here, by the
+same encoder), or the whole Transcript. Anything wrong with the server (gone, busy,
+the upload too big for it) and the command quietly does the work itself; --local (or
+LLM_MLX_AUDIO_LOCAL=1) always does. Only the standard library and numpy here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+
+from ..errors import AudioError
+from ..models import Audio
+
+ENV_LOCAL = "LLM_MLX_AUDIO_LOCAL"
+_CHUNK_BYTES = 4 * 12000  # half a second of 24 kHz float32 per Audio chunk
+
+
+class ServerUnavailable(Exception):
+    """The server cannot do this one (gone, busy, refused the size): do it locally."""
+
+
+def find_server(local: bool) -> dict | None:
+    if local or os.environ.get(ENV_LOCAL, "").strip().lower() not in ("", "0", "false", "no"):
+        return None
+    import llm
+
+    from ..server.advert import find
+
+    return find(llm.user_dir())
+
+
+def speech_chunks(
+    server: dict, model_id: str, text: str, voice, speed, language, normalize
+) -> Iterator[Audio]:
+    """The server's samples for text, as Audio chunks while they arrive."""
+    import numpy as np
+
+    body = {
+        "model": model_id,
+        "input": text,
+        "voice": voice,
+        "speed": speed,
+        "language": language,
+        "normalize": normalize,
+        "response_format": "pcm",
+        "sample_format": "float32",
+        "stream_format": "audio",
+    }
+    response = _post(server, "/v1/audio/speech", json.dumps(body).encode(), "application/json")
+    with response:
+        rate = int(response.headers.get("X-Sample-Rate") or 24000)
+        pending = b""
+        while True:
+            data = response.read(_CHUNK_BYTES)
+            if not data:
+                break
+            pending += data
+            usable = len(pending) - len(pending) % 4
+            if usable:
+                yield Audio(np.frombuffer(pending[:usable], dtype="<f4").copy(), rate)
+                pending = pending[usable:]
+
+
+def transcript(server: dict, model_id: str, source, options: dict, word_timestamps: bool):
+    """The server's Transcript of source (a path or bytes)."""
+    from ..transcript_cache import transcript_from_dict
+
+    data = source if isinstance(source, bytes) else open(source, "rb").read()  # noqa: SIM115
+    fields = {"model": model_id, "response_format": "transcript"}
+    for name in ("language", "prompt", "temperature"):
+        if options.get(name) is not None:
+            fields[name] = str(options[name])
+    if word_timestamps:
+        fields["timestamp_granularities[]"] = "word"
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="audio"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n".encode())
+    response = _post(
+        server, "/v1/audio/transcriptions", b"".join(parts), f"multipart/form-data; boundary={boundary}"
+    )
+    with response:
+        return transcript_from_dict(json.loads(response.read()))
+
+
+def _post(server: dict, path: str, body: bytes, content_type: str):
+    request = urllib.request.Request(
+        server["url"] + path,
+        data=body,
+        headers={"Content-Type": content_type, "Authorization": f"Bearer {server.get('token', '')}"},
+    )
+    try:
+        return urllib.request.urlopen(request, timeout=3600)
+    except urllib.error.HTTPError as error:
+        if error.code in (401, 413, 429, 500, 502, 503, 504):
+            raise ServerUnavailable(error.code) from None
+        try:
+            details = json.loads(error.read())["error"]
+        except (ValueError, KeyError, TypeError):
+            details = {"message": f"the server answered {error.code}"}
+        if details.get("code") == "invalid_audio":
+            raise ServerUnavailable(error.code) from None  # decoded here, it fails with the local words
+        raise AudioError(details.get("message") or f"the server answered {error.code}") from None
+    except OSError as error:  # refused, reset, timed out: it is not there after all
+        raise ServerUnavailable(str(error)) from None

@@ -1,0 +1,86 @@
+"""How much model work the server takes on, and dropping work nobody waits for any more.
+
+All model work runs one job at a time on the MLX thread, so requests queue. Past
+``max_queue`` waiting requests a new one gets 503 with Retry-After at once, instead of
+hanging for minutes. A request whose client hangs up is cancelled: if its work has not
+started it never starts, and running work stops at its next window (transcription) or
+sentence (speech), so the next client waits at most one window's work.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import anyio
+from fastapi.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from .. import registry
+from ..errors import JobCancelled
+from .errors import ApiError
+
+
+class Admission:
+    """Counts requests doing model work; refuses more than one running plus max_queue waiting."""
+
+    def __init__(self, max_queue: int):
+        self.max_queue = max_queue
+        self._lock = threading.Lock()
+        self._active = 0
+        self.cancelled = 0  # requests whose work was stopped because their client left
+
+    def enter(self) -> None:
+        with self._lock:
+            if self._active > self.max_queue:
+                waiting = self._active - 1
+                raise ApiError(
+                    503,
+                    f"The server is busy: {waiting} requests are waiting for the model; try again shortly",
+                    code="server_busy",
+                    headers={"Retry-After": str(min(60, 1 + waiting))},
+                )
+            self._active += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._active -= 1
+
+    @property
+    def active(self) -> int:
+        return self._active
+
+
+async def run_model_work(request: Request, admission: Admission, fn, *args):
+    """fn(*args) on a worker thread, admitted by admission, cancelled if the client goes."""
+    admission.enter()
+    gone = threading.Event()
+    outcome: list = []
+    try:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(_watch_disconnect, request, gone)
+            try:
+                outcome.append((True, await run_in_threadpool(_cancellable, gone, fn, *args)))
+            except Exception as error:  # raised below, outside the task group (no ExceptionGroup)
+                if isinstance(error, JobCancelled):
+                    admission.cancelled += 1
+                outcome.append((False, error))
+            tasks.cancel_scope.cancel()
+    finally:
+        admission.leave()
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
+
+
+def _cancellable(gone: threading.Event, fn, *args):
+    with registry.cancel_when(gone):
+        return fn(*args)
+
+
+async def _watch_disconnect(request: Request, gone: threading.Event) -> None:
+    while not gone.is_set():
+        if await request.is_disconnected():
+            gone.set()
+            return
+        await anyio.sleep(0.1)

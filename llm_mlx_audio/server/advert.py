@@ -1,0 +1,81 @@
+"""A running `llm audio serve` says where it is, so this machine's commands can use it warm.
+
+The server writes ``llm-mlx-audio-server.json`` (address, pid, an access token) into
+llm's user directory, readable by this user only, and removes it when it stops. A
+command that finds it checks that the process is alive and answers /health quickly;
+a stale or dead advert is ignored (and removed). Only the standard library here: the
+commands read this on every call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import urllib.request
+from pathlib import Path
+
+ADVERT_FILE = "llm-mlx-audio-server.json"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def write(user_dir: Path, url: str, token: str) -> None:
+    """Advertise the server at url, with the token this machine's commands may use."""
+    path = Path(user_dir) / ADVERT_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"url": url, "pid": os.getpid(), "token": token}, f)
+    os.replace(tmp, path)
+
+
+def remove(user_dir: Path) -> None:
+    """Withdraw this process's advert (another server's is left alone)."""
+    path = Path(user_dir) / ADVERT_FILE
+    advert = _read(path)
+    if advert is not None and advert.get("pid") == os.getpid():
+        path.unlink(missing_ok=True)
+
+
+def find(user_dir: Path, timeout: float = 0.5) -> dict | None:
+    """{"url", "pid", "token"} of a live server on this machine, or None."""
+    path = Path(user_dir) / ADVERT_FILE
+    advert = _read(path)
+    if advert is None:
+        return None
+    if not _alive(advert.get("pid")):
+        path.unlink(missing_ok=True)  # its server died without cleaning up
+        return None
+    try:
+        with urllib.request.urlopen(advert["url"] + "/health", timeout=timeout) as response:
+            if response.status == 200:
+                return advert
+    except (OSError, ValueError, KeyError):
+        pass
+    return None
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and isinstance(data.get("url"), str) and isinstance(data.get("pid"), int):
+        return data
+    return None
+
+
+def _alive(pid) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

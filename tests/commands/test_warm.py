@@ -1,0 +1,76 @@
+"""`llm speak` and `llm transcribe` use this machine's running server, with the same results.
+
+The server runs as `llm audio serve` in its own process and advertises itself in the
+user directory; the commands run as fresh processes, as a user's would.
+"""
+
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+from llm_runner import llm_subprocess, serve_in_a_process
+
+from llm_mlx_audio.audio.encode import encode_audio
+
+THROUGH = b"through the server"
+
+
+@pytest.fixture
+def server(tiny_models, user_dir):
+    process, url = serve_in_a_process(user_dir)
+    yield url
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+
+
+def test_speak_uses_the_running_server_and_makes_the_same_bytes(server, tmp_path):
+    for name in ("same.wav", "same.mp3"):
+        warm, local = tmp_path / f"warm-{name}", tmp_path / f"local-{name}"
+        text = "The same words. Twice over, warm and cold."
+        through = llm_subprocess("speak", text, "-o", str(warm), "--verbose")
+        assert through.returncode == 0, through.stderr
+        assert THROUGH in through.stderr
+        alone = llm_subprocess("speak", text, "-o", str(local), "--local", "--verbose")
+        assert alone.returncode == 0 and THROUGH not in alone.stderr
+        assert warm.read_bytes() == local.read_bytes()
+
+
+def test_transcribe_uses_the_running_server_and_gives_the_same_transcript(server, tmp_path):
+    clip = tmp_path / "clip.wav"
+    rng = np.random.default_rng(1)
+    clip.write_bytes(encode_audio((0.1 * rng.standard_normal(32000)).astype(np.float32), 16000, "wav"))
+    warm = llm_subprocess(
+        "transcribe", str(clip), "--format", "verbose_json", "--word-timestamps", "--no-log"
+    )
+    local = llm_subprocess(
+        "transcribe", str(clip), "--format", "verbose_json", "--word-timestamps", "--no-log", "--local"
+    )
+    assert warm.returncode == 0 and local.returncode == 0, warm.stderr + local.stderr
+    assert json.loads(warm.stdout) == json.loads(local.stdout)
+
+
+def test_errors_read_the_same_through_the_server(server, tmp_path):
+    out = tmp_path / "x.wav"
+    for local in ([], ["--local"]):
+        result = llm_subprocess("speak", "-v", "nobody", "Hi.", "-o", str(out), *local)
+        assert result.returncode != 0 and b"Unknown voice 'nobody'" in result.stderr
+        notes = tmp_path / "notes.txt"
+        notes.write_text("not audio")
+        result = llm_subprocess("transcribe", str(notes), *local)
+        assert result.returncode != 0 and b"notes.txt" in result.stderr and b"Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_a_stale_advert_is_ignored_and_removed(tiny_models, user_dir, tmp_path):
+    advert = user_dir / "llm-mlx-audio-server.json"
+    dead = os.fork()
+    if dead == 0:
+        os._exit(0)
+    os.waitpid(dead, 0)
+    advert.write_text(json.dumps({"url": "http://127.0.0.1:9", "pid": dead, "token": "x"}))
+    result = llm_subprocess("speak", "Hello.", "-o", str(tmp_path / "x.wav"), "--verbose")
+    assert result.returncode == 0, result.stderr
+    assert THROUGH not in result.stderr
+    assert not advert.exists()
