@@ -36,14 +36,18 @@ def check_writable(path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_output(path):
-    """Yield a binary file object; on success it replaces path, on error it vanishes."""
+def atomic_output(path, mode: int | None = None):
+    """Yield a binary file object; on success it replaces path, on error it vanishes.
+
+    mode (e.g. 0o600 for a file holding a token) is set before the file appears."""
     path = check_writable(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
-        if path.exists():
+        if mode is not None:
+            os.chmod(tmp, mode)
+        elif path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o777)
         else:
             umask = os.umask(0)
@@ -56,7 +60,7 @@ def atomic_output(path):
         raise
 
 
-def write_atomically(path, data: bytes) -> Path:
-    with atomic_output(path) as f:
+def write_atomically(path, data: bytes, mode: int | None = None) -> Path:
+    with atomic_output(path, mode=mode) as f:
         f.write(data)
     return Path(path)

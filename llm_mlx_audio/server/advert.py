@@ -3,8 +3,8 @@
 The server writes ``llm-mlx-audio-server.json`` (address, pid, an access token) into
 llm's user directory, readable by this user only, and removes it when it stops. A
 command that finds it checks that the process is alive and answers /health quickly;
-a stale or dead advert is ignored (and removed). Only the standard library here: the
-commands read this on every call.
+a stale or dead advert is ignored (and removed). Only the standard library (and files.py) here:
+the commands read this on every call.
 """
 
 from __future__ import annotations
@@ -24,13 +24,12 @@ def new_token() -> str:
 
 def write(user_dir: Path, url: str, token: str) -> None:
     """Advertise the server at url, with the token this machine's commands may use."""
+    from ..files import write_atomically
+
     path = Path(user_dir) / ADVERT_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump({"url": url, "pid": os.getpid(), "token": token}, f)
-    os.replace(tmp, path)
+    data = json.dumps({"url": url, "pid": os.getpid(), "token": token}).encode()
+    write_atomically(path, data, mode=0o600)  # the token is for this user only
 
 
 def remove(user_dir: Path) -> None:

@@ -74,3 +74,9 @@ def test_a_stale_advert_is_ignored_and_removed(tiny_models, user_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     assert THROUGH not in result.stderr
     assert not advert.exists()
+
+
+def test_the_advert_is_readable_by_this_user_only(server, user_dir):
+    advert = user_dir / "llm-mlx-audio-server.json"
+    assert advert.stat().st_mode & 0o777 == 0o600
+    assert json.loads(advert.read_text())["url"] == server
