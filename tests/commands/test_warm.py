@@ -80,3 +80,18 @@ def test_the_advert_is_readable_by_this_user_only(server, user_dir):
     advert = user_dir / "llm-mlx-audio-server.json"
     assert advert.stat().st_mode & 0o777 == 0o600
     assert json.loads(advert.read_text())["url"] == server
+
+
+def test_a_server_with_an_api_key_still_serves_this_machines_commands(tiny_models, user_dir, tmp_path):
+    """The advert's token opens a locked server to its own user; other clients need the key."""
+    import httpx
+
+    process, url = serve_in_a_process(user_dir, "--api-key", "s3cret-key")
+    try:
+        assert httpx.get(url + "/v1/models", timeout=10).status_code == 401
+        result = llm_subprocess("speak", "Hello.", "-o", str(tmp_path / "x.wav"), "--verbose")
+        assert result.returncode == 0, result.stderr
+        assert THROUGH in result.stderr
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
