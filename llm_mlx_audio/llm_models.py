@@ -17,29 +17,15 @@ from .errors import AudioError
 # video/mp4 to llm's detector, ogg may be audio/ogg or application/ogg.
 AUDIO_ATTACHMENT_TYPES = frozenset(
     {
-        "audio/wav",
-        "audio/x-wav",
-        "audio/wave",
-        "audio/vnd.wave",
-        "audio/mpeg",
-        "audio/mp3",
-        "audio/flac",
-        "audio/x-flac",
-        "audio/ogg",
-        "application/ogg",
-        "audio/opus",
-        "audio/webm",
-        "video/webm",
-        "audio/mp4",
-        "audio/m4a",
-        "audio/x-m4a",
-        "audio/aac",
-        "audio/x-aac",
-        "video/mp4",
-        "video/quicktime",
-        "video/x-matroska",
+        "audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave",
+        "audio/mpeg", "audio/mp3",
+        "audio/flac", "audio/x-flac",
+        "audio/ogg", "application/ogg", "audio/opus",
+        "audio/webm", "video/webm",
+        "audio/mp4", "audio/m4a", "audio/x-m4a", "audio/aac", "audio/x-aac",
+        "video/mp4", "video/quicktime", "video/x-matroska",
     }
-)
+)  # fmt: skip
 
 
 def attachment_type(path: str | None) -> str:
@@ -145,9 +131,15 @@ def log_transcript(model_id: str, source, transcript, options: dict) -> None:
     model = TranscriptionLLMModel(model_id, transcripts=[transcript])
     response = model.prompt("", attachments=[attachment], stream=False, **llm_options)
     response.text()
-    db = sqlite_utils.Database(llm.user_dir() / "logs.db")
-    migrate(db)
+    path = llm.user_dir() / "logs.db"
+    db = sqlite_utils.Database(path)
+    if path not in _migrated:  # once per process: `llm transcribe *.mp3` logs every file
+        migrate(db)
+        _migrated.add(path)
     response.log_to_db(db)
+
+
+_migrated: set = set()
 
 
 def logging_on() -> bool:

@@ -211,13 +211,6 @@ def loaded_models() -> list:
     return get_pool().loaded()
 
 
-def engine_report() -> dict:
-    """What the built-in engine's adaptations are doing in this process."""
-    from .engine import patches
-
-    return patches.describe()
-
-
 def doctor_report() -> dict:
     """Everything `llm audio doctor` shows, as plain data."""
     from .engine import diagnostics

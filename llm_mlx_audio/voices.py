@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -95,26 +94,22 @@ def _assigned(voices: list[str], default: str | None) -> dict[str, str]:
     """Each OpenAI name gets the next unused voice of its gender (default first), then any."""
     ordered = ([default] if default in voices else []) + sorted(v for v in voices if v != default)
     genders = {v: describe(v).get("gender") for v in ordered}
-    unused = list(ordered)
+    unused: list[str] = []
     out = {}
     for openai_name, gender in OPENAI_VOICES.items():
-        pool = [v for v in unused if gender is None or genders[v] in (gender, None)] or unused
-        if not pool:  # more OpenAI names than voices: start again
+        if not unused:  # more OpenAI names than voices: start again
             unused = list(ordered)
-            pool = [v for v in unused if gender is None or genders[v] in (gender, None)] or unused
-        out[openai_name] = pool[0]
-        unused.remove(pool[0])
+        matching = [v for v in unused if gender is None or genders[v] in (gender, None)]
+        out[openai_name] = (matching or unused)[0]
+        unused.remove(out[openai_name])
     return out
 
 
 def _user_choice(name: str, model_id: str, user_dir: Path) -> str | None:
     """{"alloy": "jf_alpha"} for every model, or {"kokoro-82m": {"alloy": "jf_alpha"}} for one."""
-    try:
-        data = json.loads((Path(user_dir) / VOICE_MAP_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict):
-        return None
+    from .catalog import read_json_object
+
+    data = read_json_object(Path(user_dir) / VOICE_MAP_FILE)
     per_model = data.get(model_id)
     if isinstance(per_model, dict) and isinstance(per_model.get(name), str):
         return per_model[name]

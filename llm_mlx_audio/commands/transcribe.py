@@ -65,39 +65,9 @@ def transcribe(
         cat memo.m4a | llm transcribe -
         llm transcribe *.mp3 --output-dir subtitles --format srt
     """
-
     show_details(verbose)
-    with quiet_notices(format in ("json", "verbose_json")):  # output for programs: no advice
-        _transcribe(
-            files,
-            model,
-            language,
-            format,
-            prompt,
-            temperature,
-            word_timestamps,
-            output,
-            output_dir,
-            force,
-            no_log,
-            local,
-        )
-
-
-def _transcribe(
-    files,
-    model,
-    language,
-    format,
-    prompt,
-    temperature,
-    word_timestamps,
-    output,
-    output_dir,
-    force,
-    no_log,
-    local,
-):
+    # Output for programs: no advice on stderr while this command runs (restored after).
+    click.get_current_context().with_resource(quiet_notices(format in ("json", "verbose_json")))
     from .. import registry
     from ..files import check_writable, write_atomically
     from ..llm_models import log_transcript

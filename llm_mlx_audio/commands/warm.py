@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 from ..errors import AudioError
 from ..models import Audio
@@ -74,7 +75,7 @@ def transcript(server: dict, model_id: str, source, options: dict, word_timestam
     """The server's Transcript of source (a path or bytes)."""
     from ..transcript_cache import transcript_from_dict
 
-    data = source if isinstance(source, bytes) else open(source, "rb").read()  # noqa: SIM115
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
     fields = {"model": model_id, "response_format": "transcript"}
     for name in ("language", "prompt", "temperature"):
         if options.get(name) is not None:

@@ -26,30 +26,12 @@ SPEECH_SEED = 0
 
 # Kokoro's language codes, from ISO-ish codes a user is likely to type.
 _KOKORO_LANGUAGES = {
-    "en": "a",
-    "en-us": "a",
-    "en_us": "a",
-    "a": "a",
-    "en-gb": "b",
-    "en_gb": "b",
-    "b": "b",
-    "es": "e",
-    "e": "e",
-    "fr": "f",
-    "fr-fr": "f",
-    "f": "f",
-    "hi": "h",
-    "h": "h",
-    "it": "i",
-    "i": "i",
-    "ja": "j",
-    "j": "j",
-    "pt": "p",
-    "pt-br": "p",
-    "p": "p",
-    "zh": "z",
-    "z": "z",
-}
+    "en": "a", "en-us": "a", "en_us": "a", "a": "a",
+    "en-gb": "b", "en_gb": "b", "b": "b",
+    "es": "e", "e": "e", "fr": "f", "fr-fr": "f", "f": "f",
+    "hi": "h", "h": "h", "it": "i", "i": "i", "ja": "j", "j": "j",
+    "pt": "p", "pt-br": "p", "p": "p", "zh": "z", "z": "z",
+}  # fmt: skip
 
 
 def generate_speech(loaded: Loaded, text: str, voice, speed, language) -> Iterator[Audio]:

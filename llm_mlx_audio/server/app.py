@@ -169,22 +169,18 @@ def speak_response(body: SpeechRequest) -> Response:
     options = {"voice": voice, "speed": body.speed, "normalize": body.normalize, "language": body.language}
     media_type = encode.MIME_TYPES[body.response_format]
     floats = body.response_format == "pcm" and body.sample_format == "float32"
-    if floats and body.stream_format == "audio":
-        # This machine's own `llm speak`: synthesized exactly as it would itself (whole
-        # text, same pieces), each piece sent as soon as it is made.
-        pieces = model.iter_speech(body.input, **options)
-        first = next(pieces)
-        headers = {"X-Sample-Rate": str(first.sample_rate)}
-        return StreamingResponse(
-            _drain(_encode_stream(first, pieces, "pcm", True)), media_type=media_type, headers=headers
-        )
     if body.stream_format is None:
         audio = Audio.join(model.iter_speech(body.input, **options))
         data = _float32(audio.samples) if floats else audio.to_bytes(body.response_format)
         return Response(data, media_type=media_type, headers={"X-Sample-Rate": str(audio.sample_rate)})
-    # The same sentence-by-sentence streaming as `llm speak --stream`: the first bytes
-    # come after one sentence's synthesis, not after the whole input's.
-    chunks = stream_speech(model, [body.input], **options)
+    if floats:
+        # This machine's own `llm speak` (a warm server): the pieces it would make itself
+        # from the whole text, so its bytes are the same, each sent as soon as it is made.
+        chunks = model.iter_speech(body.input, **options)
+    else:
+        # The same sentence-by-sentence streaming as `llm speak --stream`: the first bytes
+        # come after one sentence's synthesis, not after the whole input's.
+        chunks = stream_speech(model, [body.input], **options)
     # Take the first chunk here so bad input still gets a proper error status; after the
     # headers go out, a failure can only end the stream early.
     try:
@@ -205,17 +201,15 @@ def _float32(samples) -> bytes:
 
 
 def _encode_stream(first: Audio, rest: Iterator[Audio], fmt: str, floats: bool = False) -> Iterator[bytes]:
+    """The bytes of fmt for chunks as they come (floats: raw little-endian float32)."""
     encoder = None if floats else encode.StreamEncoder(fmt, first.sample_rate)
+    write = _float32 if encoder is None else encoder.write
     try:
-        if encoder is None:
-            yield _float32(first.samples)
-            for chunk in rest:
-                yield _float32(chunk.samples)
-            return
-        yield encoder.write(first.samples)
+        yield write(first.samples)
         for chunk in rest:
-            yield encoder.write(chunk.samples)
-        yield encoder.close()
+            yield write(chunk.samples)
+        if encoder is not None:
+            yield encoder.close()
     finally:
         close = getattr(rest, "close", None)
         if close is not None:

@@ -17,6 +17,7 @@ for the parser, so it is the last block, and a code block says nothing.
 
 from __future__ import annotations
 
+import os
 import re
 
 from .markdown import parse, speakable
@@ -114,11 +115,4 @@ def _after(whole: str, said: str) -> str:
         return whole[len(said) :]
     if whole.startswith(said.rstrip()):
         return whole[len(said.rstrip()) :].lstrip(" ")
-    return whole[len(_common_prefix(whole, said)) :]
-
-
-def _common_prefix(a: str, b: str) -> str:
-    n = 0
-    while n < min(len(a), len(b)) and a[n] == b[n]:
-        n += 1
-    return a[:n]
+    return whole[len(os.path.commonprefix([whole, said])) :]
