@@ -50,6 +50,18 @@ class TranscriptionLLMModel(llm.Model):
         initial_prompt: str | None = Field(
             None, description="Initial prompt: names, spellings, style (the prompt text works too)"
         )
+        task: str | None = Field(
+            None, description="transcribe (default) or translate: English text from any language"
+        )
+
+        @field_validator("task")
+        @classmethod
+        def known_task(cls, value):
+            from .models import TASKS
+
+            if value is not None and value not in TASKS:
+                raise ValueError(f"task must be one of {', '.join(TASKS)}")
+            return value
 
         @field_validator("response_format")
         @classmethod
@@ -106,6 +118,7 @@ class TranscriptionLLMModel(llm.Model):
                 language=options.language,
                 prompt=options.initial_prompt or (prompt.prompt or None),
                 temperature=options.temperature,
+                task=options.task or "transcribe",
             )
         except AudioError as e:
             raise llm.ModelError(str(e)) from None
@@ -118,14 +131,20 @@ def log_transcript(model_id: str, source, transcript, options: dict) -> None:
     from llm.migrations import migrate  # llm has no public call for this
 
     if isinstance(source, str):
+        from .transcript_cache import content_hash
+
         path = str(Path(source).resolve())
         attachment = llm.Attachment(path=path, type=attachment_type(path))
+        # llm hashes a path attachment by reading the whole file into memory (an hour of
+        # wav is 115 MB): hash it in blocks instead, to the same sha256.
+        attachment._id = content_hash(path)
     else:
         attachment = llm.Attachment(content=source, type=attachment_type(None))
     llm_options = {
         "language": options.get("language"),
         "temperature": options.get("temperature"),
         "initial_prompt": options.get("prompt"),
+        "task": None if options.get("task", "transcribe") == "transcribe" else options["task"],
     }
     llm_options = {k: v for k, v in llm_options.items() if v is not None}
     model = TranscriptionLLMModel(model_id, transcripts=[transcript])

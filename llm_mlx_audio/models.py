@@ -85,6 +85,10 @@ class Transcript:
     duration: float | None = None
     segments: list[Segment] = dataclasses.field(default_factory=list)
     has_timestamps: bool = True
+    #: How sure the model was of ``language`` when it detected it (None when given or unknown).
+    language_probability: float | None = None
+    #: "transcribe", or "translate" when the text is an English translation of the speech.
+    task: str = "transcribe"
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -230,6 +234,8 @@ class TranscriptionModel(_AudioModel):
     supports_prompt = False
     supports_temperature = False
     supports_word_timestamps = False
+    #: Whether task="translate" (speech in any language to English text) works.
+    supports_translation = False
 
     def transcribe_samples(
         self,
@@ -250,8 +256,21 @@ class TranscriptionModel(_AudioModel):
         prompt: str | None = None,
         temperature: float | None = None,
         word_timestamps: bool = False,
+        *,
+        task: str = "transcribe",
+        vad: bool = True,
+        vad_options=None,
+        batch_size: int | None = None,
+        progress: bool = False,
     ) -> Transcript:
-        """Transcribe a path, bytes, or samples already at input_sample_rate."""
+        """Transcribe a path, bytes, or samples already at input_sample_rate.
+
+        task="translate" turns speech in any language into English text (models with
+        supports_translation). vad, vad_options, batch_size and progress are for engines
+        that cut speech with a voice activity detector and decode windows in batches
+        (the MLX engine); others ignore them.
+        """
+        check_task(self, task)
         samples = load_samples(audio, self.input_sample_rate)
         transcript = self.transcribe_samples(
             samples,
@@ -263,6 +282,22 @@ class TranscriptionModel(_AudioModel):
         if transcript.duration is None:
             transcript.duration = len(samples) / float(self.input_sample_rate)
         return transcript
+
+
+TASKS = ("transcribe", "translate")
+#: Speech windows decoded at once by engines that batch (each decoder step reads the weights once for all).
+DEFAULT_BATCH_SIZE = 8
+
+
+def check_task(model: TranscriptionModel, task: str) -> None:
+    """Refuse, in one line, a task the model cannot do."""
+    if task not in TASKS:
+        raise AudioError(f"Unknown task '{task}'; use transcribe or translate")
+    if task == "translate" and not model.supports_translation:
+        raise AudioError(
+            f"{model.model_id} cannot translate (it is an English-only model); "
+            "use a multilingual one such as whisper-base"
+        )
 
 
 def load_samples(audio, sample_rate: int):

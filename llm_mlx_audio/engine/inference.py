@@ -82,12 +82,14 @@ def generate_speech(loaded: Loaded, text: str, voice, speed, language) -> Iterat
         raise AudioError(f"The model found nothing it could speak in this text ({one_line(e)})") from e
 
 
-def transcribe(loaded: Loaded, samples, language, prompt, temperature, word_timestamps):
+def transcribe(loaded: Loaded, samples, language, prompt, temperature, word_timestamps, task="transcribe"):
     import numpy as np
 
     model = loaded.model
     kwargs = dict(loaded.generate_kwargs)
     kwargs.update(language=language, verbose=None, word_timestamps=word_timestamps)
+    if task != "transcribe":
+        kwargs["task"] = task
     if prompt:
         kwargs["initial_prompt"] = prompt
     if temperature is not None:

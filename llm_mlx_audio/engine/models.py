@@ -8,6 +8,7 @@ caller is plain numpy data and dataclasses.
 
 from __future__ import annotations
 
+import contextlib
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +38,7 @@ class _MlxModel:
         if self.embedded and not (self.path / "config.json").exists():
             from .embedded import ensure_embedded
 
-            ensure_embedded(self.kind)
+            ensure_embedded(self.model_id)
 
     def preload(self, pin: bool = False) -> None:
         with self._use():
@@ -94,6 +95,70 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
     supports_temperature = True
     supports_word_timestamps = True
 
+    def __init__(self, model_id: str, path: Path, embedded: bool = False):
+        super().__init__(model_id, path, embedded)
+        config = detection.read_config(self.path) or {}
+        # Whisper's multilingual vocabularies have 51865 tokens or more (English-only: 51864);
+        # an embedded model not yet converted is known by its id.
+        vocabulary = int(config.get("n_vocab") or config.get("vocab_size") or 0)
+        if not config and embedded:
+            from .embedded import MULTILINGUAL
+
+            vocabulary = 51865 if model_id in MULTILINGUAL else 51864
+        self.supports_translation = vocabulary >= 51865
+
+    def transcribe(
+        self,
+        audio,
+        language=None,
+        prompt=None,
+        temperature=None,
+        word_timestamps=False,
+        *,
+        task="transcribe",
+        vad=True,
+        vad_options=None,
+        batch_size=None,
+        progress=False,
+    ):
+        """Whisper with the VAD and batched windows (long_form); other families as before."""
+        from ..models import check_task
+        from . import batched_whisper, long_form
+        from .thread import get_mlx_thread
+
+        check_task(self, task)
+        pieces = _pieces_of(audio, self.input_sample_rate)
+        with self._use() as loaded, long_form.vad_model() if vad else _nothing() as vad_lease:
+            if vad_lease is None or not batched_whisper.is_batched_whisper(loaded):
+                samples = _joined(pieces())
+                transcript = get_mlx_thread().run(
+                    inference.transcribe,
+                    loaded,
+                    samples,
+                    language,
+                    prompt,
+                    temperature,
+                    word_timestamps,
+                    task,
+                )
+                if transcript.duration is None:
+                    transcript.duration = len(samples) / float(self.input_sample_rate)
+            else:
+                options = long_form.LongFormOptions(
+                    language=language,
+                    task=task,
+                    prompt=prompt,
+                    temperature=temperature,
+                    word_timestamps=word_timestamps,
+                    batch_size=batch_size or long_form.DEFAULT_BATCH_SIZE,
+                    progress=progress,
+                )
+                if vad_options is not None:
+                    options.vad = vad_options
+                transcript = long_form.transcribe(loaded, pieces, vad_lease, options)
+        transcript.task = task
+        return transcript
+
     def transcribe_samples(self, samples, *, language, prompt, temperature, word_timestamps):
         from .thread import get_mlx_thread
 
@@ -101,6 +166,39 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
             return get_mlx_thread().run(
                 inference.transcribe, loaded, samples, language, prompt, temperature, word_timestamps
             )
+
+
+@contextlib.contextmanager
+def _nothing():
+    yield None
+
+
+def _pieces_of(audio, rate: int):
+    """A function giving a fresh iterator of the audio's samples, piece by piece."""
+    from ..audio.decode import decode_pieces
+    from ..errors import AudioError
+    from ..models import Audio
+
+    if isinstance(audio, (str, Path, bytes, bytearray)):
+        source = bytes(audio) if isinstance(audio, bytearray) else audio
+        return lambda: decode_pieces(source, rate)
+    if isinstance(audio, Audio):
+        if audio.sample_rate != rate:
+            raise AudioError("Audio must be resampled to the model's rate first")
+        audio = audio.samples
+    import numpy as np
+
+    samples = np.asarray(audio, dtype=np.float32).reshape(-1)
+    if len(samples) == 0:
+        raise AudioError("The audio is empty")
+    return lambda: iter([samples])
+
+
+def _joined(pieces):
+    import numpy as np
+
+    pieces = list(pieces)
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
 def list_voices(path: Path) -> list[str] | None:

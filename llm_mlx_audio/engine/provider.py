@@ -21,9 +21,9 @@ def _register_kind(kind, register):
     for model_id, record in models.items():
         if record.get("kind") == kind and record.get("path"):
             register(make_model(kind, model_id, record["path"]))
-    embedded_id = embedded.EMBEDDED[kind]
-    if embedded_id not in models and embedded.available(kind):
-        register(make_model(kind, embedded_id, embedded.destination(kind), embedded=True))
+    for embedded_id in embedded.models_of(kind):
+        if embedded_id not in models and embedded.available(embedded_id):
+            register(make_model(kind, embedded_id, embedded.destination(embedded_id), embedded=True))
 
 
 @llm.hookimpl

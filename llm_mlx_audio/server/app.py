@@ -25,8 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import registry
 from ..audio import encode, writers
+from ..audio.speech_regions import VadOptions
 from ..errors import AudioDecodeError, AudioError
-from ..models import MAX_SPEED, MIN_SPEED, Audio, TranscriptionModel
+from ..models import DEFAULT_BATCH_SIZE, MAX_SPEED, MIN_SPEED, Audio, TranscriptionModel
 from ..streaming import stream_speech
 from . import DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_MB
 from .admission import Admission, run_model_work
@@ -82,6 +83,22 @@ class TranscriptionForm(BaseModel):
     timestamp_granularities: list[Literal["word", "segment"]] = Field(
         default_factory=list, alias="timestamp_granularities[]"
     )
+    # Extensions (this machine's own `llm transcribe` sends them to a warm server): voice
+    # activity detection, its threshold and pause length, windows decoded at once, task.
+    vad: bool = True
+    vad_threshold: float = Field(VadOptions.threshold, ge=0.05, le=0.95)
+    min_silence_ms: int = Field(VadOptions.min_silence_ms, ge=100, le=30000)
+    batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, le=64)
+    task: Literal["transcribe", "translate"] = "transcribe"
+
+
+class TranslationForm(BaseModel):
+    """The form fields of POST /v1/audio/translations: OpenAI's (speech in any language to English)."""
+
+    model: str | None = Field(None, max_length=1024)
+    prompt: str | None = Field(None, max_length=4096)
+    response_format: TRANSCRIPT_FORMATS = "json"
+    temperature: float | None = Field(None, ge=0.0, le=1.0)
 
 
 def create_app(
@@ -150,6 +167,27 @@ def create_app(
             )
         if not upload.file:
             raise ApiError(400, "The uploaded file is empty", param="file", code="empty_file")
+        return await run_model_work(
+            request, admission, transcribe_response, form, upload.file, upload.filename
+        )
+
+    @app.post(
+        "/v1/audio/translations",
+        openapi_extra={"requestBody": _transcription_request_schema(TranslationForm)},
+        responses={
+            200: {"content": {"application/json": {}, "text/plain": {}}, "description": "Translation"}
+        },
+    )
+    async def translations(request: Request):
+        upload = await read_upload(request, max_upload_bytes)
+        form = _transcription_form(upload.fields, TranslationForm)
+        if upload.file is None:
+            raise ApiError(
+                422, "file: Field required (the audio to translate)", param="file", code="missing_file"
+            )
+        if not upload.file:
+            raise ApiError(400, "The uploaded file is empty", param="file", code="empty_file")
+        form = TranscriptionForm(**form.model_dump(), task="translate")
         return await run_model_work(
             request, admission, transcribe_response, form, upload.file, upload.filename
         )
@@ -252,7 +290,7 @@ async def _drain(chunks: Iterator[bytes]):
 # -- transcription -----------------------------------------------------------------
 
 
-def _transcription_form(fields) -> TranscriptionForm:
+def _transcription_form(fields, form_class=TranscriptionForm):
     values = {}
     for name, items in fields.items():
         items = [item for item in items if item != ""]  # an empty field means "not given"
@@ -263,7 +301,7 @@ def _transcription_form(fields) -> TranscriptionForm:
         else:
             values[name] = items[-1]
     try:
-        return TranscriptionForm.model_validate(values)
+        return form_class.model_validate(values)
     except ValidationError as error:
         raise from_validation_errors(error.errors()) from None
 
@@ -281,6 +319,13 @@ def transcribe_response(form: TranscriptionForm, data: bytes, filename: str | No
         )
     if words and not model.supports_word_timestamps:
         raise ApiError(400, f"{model.model_id} gives no word timestamps", param="timestamp_granularities")
+    if form.task == "translate" and not model.supports_translation:
+        raise ApiError(
+            400,
+            f"{model.model_id} cannot translate (it is an English-only model); use a multilingual one",
+            param="model",
+            code="translation_unsupported",
+        )
     try:
         transcript = model.transcribe(
             data,
@@ -288,6 +333,10 @@ def transcribe_response(form: TranscriptionForm, data: bytes, filename: str | No
             prompt=form.prompt if model.supports_prompt else None,
             temperature=form.temperature if model.supports_temperature else None,
             word_timestamps=words,
+            task=form.task,
+            vad=form.vad,
+            vad_options=VadOptions(threshold=form.vad_threshold, min_silence_ms=form.min_silence_ms),
+            batch_size=form.batch_size,
         )
     except AudioDecodeError as error:
         label = f"The uploaded file {filename!r}" if filename else "The uploaded file"
@@ -314,9 +363,9 @@ def transcribe_response(form: TranscriptionForm, data: bytes, filename: str | No
     return PlainTextResponse(writers.format_transcript(transcript, fmt))
 
 
-def _transcription_request_schema() -> dict:
+def _transcription_request_schema(form_class=TranscriptionForm) -> dict:
     """The multipart body, described by hand since the endpoint parses it itself."""
-    schema = TranscriptionForm.model_json_schema(by_alias=True)
+    schema = form_class.model_json_schema(by_alias=True)
     properties = {name: _not_null(prop) for name, prop in schema["properties"].items()}
     schema["properties"] = {"file": {"type": "string", "format": "binary"}, **properties}
     schema["required"] = ["file"]

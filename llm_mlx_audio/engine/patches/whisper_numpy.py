@@ -503,7 +503,8 @@ class NumpyGreedyDecoder:
         scores = np.asarray(logits, dtype=np.float32)
         ids = np.asarray(tokens)
         next_tokens = scores.argmax(axis=-1)
-        logprobs = scores - _logsumexp(scores)
+        with np.errstate(invalid="ignore"):  # fully masked rows (-inf - -inf): ended anyway
+            logprobs = scores - _logsumexp(scores)
         current = logprobs[np.arange(len(scores)), next_tokens]
         sums = np.asarray(sum_logprobs, dtype=np.float32) + current * (ids[:, -1] != self.eot)
         ended = ids[:, -1] == self.eot
@@ -524,4 +525,6 @@ def _logsumexp(x):
 
     top = x.max(axis=-1, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
-    return top + np.log(np.exp(x - top).sum(axis=-1, keepdims=True))
+    # A row with every logit masked (-inf) has no probability at all: -inf, quietly.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return top + np.log(np.exp(x - top).sum(axis=-1, keepdims=True))

@@ -38,11 +38,13 @@ def _load(folder, fast):
     return model
 
 
-@pytest.fixture(scope="module")
-def pair(tiny_whisper):
+@pytest.fixture(scope="module", params=["tiny", "base"])
+def pair(request, tiny_whisper):
+    """(stock fp32, CPU path) of the tiny test Whisper, and of the real multilingual base."""
+    folder = tiny_whisper if request.param == "tiny" else request.getfixturevalue("whisper_base")
     with pytest.MonkeyPatch.context() as patch:  # module scope: before speedups_on runs
         patch.delenv(patches.ENV_SWITCH, raising=False)
-        return _load(tiny_whisper, fast=False), _load(tiny_whisper, fast=True)
+        return _load(folder, fast=False), _load(folder, fast=True)
 
 
 def _mel(seed=3):
@@ -103,6 +105,17 @@ def test_generate_gives_the_same_tokens_as_stock(pair):
     assert [(s["start"], s["end"]) for s in actual.segments] == [
         (s["start"], s["end"]) for s in expected.segments
     ]
+
+
+def test_a_batch_of_windows_decodes_as_each_window_alone(pair):
+    stock, fast = pair
+    decoding = sys.modules["mlx_audio.stt.models.whisper.decoding"]
+    mels = mx.concatenate([_mel(seed) for seed in (7, 8, 9)])
+    options = decoding.DecodingOptions(language="en", temperature=0.0, fp16=False, sample_len=40)
+    batched = fast.decode(mels, options)
+    alone = [stock.decode(mels[i], options) for i in range(3)]
+    assert [r.tokens for r in batched] == [r.tokens for r in alone]
+    np.testing.assert_allclose([r.avg_logprob for r in batched], [r.avg_logprob for r in alone], atol=1e-3)
 
 
 def test_word_timestamps_still_work_on_the_fast_model(pair):

@@ -1,0 +1,231 @@
+"""Whisper over several speech windows at once, on the MLX thread.
+
+mlx-audio's ``generate`` decodes one 30-s window after another, each conditioned on
+the text before it. Here up to N windows (cut at pauses by the VAD, so none starts
+or ends mid-word) are decoded as one batch: each decoder step reads the weights
+once for N tokens, which on a CPU turns a memory-bound loop into a compute-bound
+one. The windows are independent: the same text comes out whatever N is (at
+temperature 0). What stays as in ``generate``: the timestamp rules, the temperature
+fallback (a failing window is re-decoded alone at the next temperature), the
+no-speech rule, ``--prompt`` (given to every window) and word timestamps.
+
+Times in the returned segments are relative to each window's own audio; the caller
+maps them back to the recording (``audio.speech_regions.Window``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import zlib
+
+from .loading import Loaded
+
+_WHISPER = "mlx_audio.stt.models.whisper.whisper"
+_DECODING = "mlx_audio.stt.models.whisper.decoding"
+_AUDIO = "mlx_audio.stt.models.whisper.audio"
+_TIMING = "mlx_audio.stt.models.whisper.timing"
+DEFAULT_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+@dataclasses.dataclass
+class WindowText:
+    """One window's decoded segments: dicts with start, end, text, tokens, words."""
+
+    segments: list[dict]
+    skipped: bool = False  # judged silence (no-speech probability high, text improbable)
+
+
+def is_batched_whisper(loaded: Loaded) -> bool:
+    """Whether this loaded model is an mlx-audio Whisper (the only family batched here)."""
+    whisper = sys.modules.get(_WHISPER)
+    return whisper is not None and isinstance(loaded.model, whisper.Model)
+
+
+def is_multilingual(loaded: Loaded) -> bool:
+    return bool(getattr(loaded.model, "is_multilingual", False))
+
+
+def detect_language(loaded: Loaded, window) -> tuple[str, float]:
+    """The most probable language of one window's audio and its probability."""
+    model = loaded.model
+    mel = _mels(model, [window])[0]
+    _, probabilities = model.detect_language(mel)
+    language = max(probabilities, key=probabilities.get)
+    return language, float(probabilities[language])
+
+
+def decode_windows(
+    loaded: Loaded,
+    windows: list,
+    *,
+    language: str,
+    task: str = "transcribe",
+    prompt: str | None = None,
+    temperature=None,
+    word_timestamps: bool = False,
+    seams: list[list[float]] | None = None,
+) -> list[WindowText]:
+    """Decode a batch of mono 16 kHz windows (each at most 30 s) into segments.
+
+    seams: per window, the times (in its joined audio) where a pause was cut out. A
+    segment Whisper runs across one is split there, at the words on either side.
+    """
+    import mlx.core as mx
+    import numpy as np
+
+    decoding = sys.modules[_DECODING]
+    model = loaded.model
+    tokenizer = model.get_tokenizer(language=language, task=task)
+    prompt_tokens = tokenizer.encode(" " + prompt.strip()) if prompt else None
+    temperatures = DEFAULT_TEMPERATURES if temperature is None else (float(temperature),)
+    base = dict(
+        language=language,
+        task=task,
+        prompt=prompt_tokens,
+        without_timestamps=False,
+        fp16=getattr(model, "dtype", None) == mx.float16,
+    )
+    mels = _mels(model, windows)
+    first = decoding.DecodingOptions(**base, temperature=temperatures[0])
+    results = list(model.decode(mx.stack(mels), first))
+    for index, result in enumerate(results):
+        # A seed from the window's own samples: the fallback samples, and the same audio
+        # should give the same text every time, in any batch, in a warm server or not.
+        mx.random.seed(zlib.crc32(np.ascontiguousarray(windows[index], np.float32).tobytes()))
+        for t in temperatures[1:]:
+            if not _needs_fallback(result):
+                break
+            # Best of 5 samples, as openai-whisper's and faster-whisper's defaults do: one
+            # sample at a high temperature is mostly noise.
+            options = decoding.DecodingOptions(**base, temperature=t, best_of=5)
+            results[index] = result = model.decode(mels[index], options)
+    out = []
+    seams = seams or [[] for _ in windows]
+    for window, mel, result, cuts in zip(windows, mels, results, seams, strict=True):
+        if _is_silence(result):
+            out.append(WindowText([], skipped=True))
+            continue
+        duration = len(window) / 16000
+        segments = _segments(result, tokenizer, duration)
+        crossing = any(_crosses(s, cut) for s in segments for cut in cuts)
+        if (word_timestamps or crossing) and segments:
+            sys.modules[_TIMING].add_word_timestamps(
+                segments=segments,
+                model=model,
+                tokenizer=tokenizer,
+                mel=mel,
+                num_frames=min(len(window) // 160, 3000),
+                last_speech_timestamp=0.0,
+            )
+            if crossing:
+                segments = _split_at_seams(segments, cuts)
+            if not word_timestamps:
+                for segment in segments:
+                    segment.pop("words", None)
+        out.append(WindowText([s for s in segments if s["text"].strip() and s["end"] > s["start"]]))
+    mx.clear_cache()
+    return out
+
+
+_SEAM_MARGIN = 0.25  # seconds a segment may reach past a seam without being split
+
+
+def _crosses(segment: dict, seam: float) -> bool:
+    return segment["start"] < seam - _SEAM_MARGIN and segment["end"] > seam + _SEAM_MARGIN
+
+
+def _split_at_seams(segments: list[dict], seams: list[float]) -> list[dict]:
+    """Segments cut where their words fall on both sides of a seam (a removed pause)."""
+    out = []
+    for segment in segments:
+        words = segment.get("words") or []
+        if not words or not any(_crosses(segment, seam) for seam in seams):
+            out.append(segment)
+            continue
+        # A word goes with the region it starts in (a word that starts in a region's last
+        # 0.1 s of padding starts the next); its DTW end may overrun the seam, its start less so.
+        groups: list[list[dict]] = [[]]
+        for word in words:
+            if groups[-1] and any(groups[-1][-1]["start"] < seam - 0.1 <= word["start"] for seam in seams):
+                groups.append([])
+            groups[-1].append(word)
+        for group in groups:
+            out.append(
+                {
+                    **segment,
+                    "start": group[0]["start"],
+                    "end": group[-1]["end"],
+                    "text": "".join(w["word"] for w in group),
+                    "words": group,
+                }
+            )
+    return out
+
+
+def _mels(model, windows) -> list:
+    """Each window's log-Mel spectrogram, 3000 frames, as ``generate`` makes it for one window."""
+    import mlx.core as mx
+
+    audio = sys.modules[_AUDIO]
+    mels = []
+    for window in windows:
+        mel = audio.log_mel_spectrogram(mx.array(window), n_mels=model.dims.n_mels, padding=audio.N_SAMPLES)
+        content = min(mel.shape[-2] - audio.N_FRAMES, audio.N_FRAMES)
+        mels.append(audio.pad_or_trim(mel[:content], audio.N_FRAMES, axis=-2).astype(model.dtype))
+    return mels
+
+
+def _needs_fallback(result) -> bool:
+    """generate()'s rule: too repetitive or too improbable, unless it is silence."""
+    if result.compression_ratio > 2.4 or result.avg_logprob < -1.0:
+        return not (result.no_speech_prob > 0.6 and result.avg_logprob < -1.0)
+    return False
+
+
+def _is_silence(result) -> bool:
+    return result.no_speech_prob > 0.6 and result.avg_logprob <= -1.0
+
+
+def _segments(result, tokenizer, duration: float) -> list[dict]:
+    """Split a window's tokens at its timestamp pairs, as ``generate`` does.
+
+    Text after the last pair (the model ran out of window before closing it) is kept
+    as a segment ending at the window's end: windows are cut at pauses, so nothing
+    follows it that a next window would re-read.
+    """
+    import numpy as np
+
+    tokens = np.array(result.tokens)
+    begin = tokenizer.timestamp_begin
+    precision = 0.02
+    is_timestamp = tokens >= begin
+    pieces: list[tuple[float, float, np.ndarray]] = []
+    consecutive = np.where(is_timestamp[:-1] & is_timestamp[1:])[0] + 1
+    last = 0
+    for cut in consecutive.tolist():
+        piece = tokens[last:cut]
+        pieces.append(((piece[0] - begin) * precision, (piece[-1] - begin) * precision, piece))
+        last = cut
+    rest = tokens[last:]
+    if (rest < begin).any():
+        start = (rest[0] - begin) * precision if rest[0] >= begin else (pieces[-1][1] if pieces else 0.0)
+        end = (rest[-1] - begin) * precision if rest[-1] >= begin else duration
+        pieces.append((start, end if end > start else duration, rest))
+    segments = []
+    for start, end, piece in pieces:
+        text_tokens = [int(t) for t in piece if t < tokenizer.eot]
+        segments.append(
+            {
+                "seek": 0,
+                "start": float(min(start, duration)),
+                "end": float(min(end, duration)),
+                "text": tokenizer.decode(text_tokens),
+                "tokens": [int(t) for t in piece],
+                "temperature": result.temperature,
+                "avg_logprob": result.avg_logprob,
+                "compression_ratio": result.compression_ratio,
+                "no_speech_prob": result.no_speech_prob,
+            }
+        )
+    return segments

@@ -1,0 +1,183 @@
+"""Transcribing a recording of any length: VAD, windows at pauses, batched decoding.
+
+Two passes over the input, each decoding it in pieces (so an hour of audio never
+sits in memory at once):
+
+1. the VAD scores every 32 ms and ``speech_regions`` keeps the speech, padded;
+   nothing is decoded from silence, noise or music;
+2. the regions are packed into windows of at most 30 s, cut out of the second pass
+   as it streams, and decoded ``batch_size`` at a time (``batched_whisper``).
+
+Every segment and word time is mapped back from the window to the recording's clock.
+Each VAD piece and each batch is its own job on the MLX thread, so a cancelled
+request stops between them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import sys
+from collections.abc import Iterator
+
+from ..audio.speech_regions import VadOptions, Window, pack_windows, speech_regions
+from ..models import DEFAULT_BATCH_SIZE, Segment, Transcript, Word
+from . import batched_whisper, embedded, loading, vad
+from .pool import estimate_size, get_pool
+from .thread import get_mlx_thread
+
+PROGRESS_AFTER_SECONDS = 180  # a progress bar for recordings longer than this
+RATE = 16000
+
+
+@dataclasses.dataclass
+class LongFormOptions:
+    language: str | None = None
+    task: str = "transcribe"
+    prompt: str | None = None
+    temperature: float | None = None
+    word_timestamps: bool = False
+    batch_size: int = DEFAULT_BATCH_SIZE
+    vad: VadOptions = dataclasses.field(default_factory=VadOptions)
+    progress: bool = True
+
+
+@contextlib.contextmanager
+def vad_model() -> Iterator[object | None]:
+    """The Silero VAD from the pool (loaded on the MLX thread); None when not installed."""
+    path = embedded.ensure_vad()
+    if path is None:
+        yield None
+        return
+    with get_pool().use(
+        str(path.resolve()), lambda: loading.load(path, "vad", "silero-vad"), estimate_size(path)
+    ) as loaded:
+        yield loaded.model
+
+
+def transcribe(loaded, pieces, vad_lease, options: LongFormOptions) -> Transcript:
+    """The transcript of the audio that pieces() yields (a fresh iterator per call)."""
+    thread = get_mlx_thread()
+    probabilities, total = _speech_probabilities(thread, vad_lease, pieces())
+    duration = total / RATE
+    regions = speech_regions(probabilities, total, options.vad)
+    windows = pack_windows(regions)
+    if not windows:
+        return Transcript(text="", language=options.language, duration=duration, segments=[])
+    language, probability = options.language, None
+    segments: list[Segment] = []
+    with _progress(options, duration, sum(w.samples for w in windows) / RATE) as bar:
+        for batch in _batches(_window_audio(pieces(), windows), options.batch_size):
+            if language is None:
+                language, probability = _language(thread, loaded, batch[0][1])
+            decoded = thread.run(
+                batched_whisper.decode_windows,
+                loaded,
+                [audio for _, audio in batch],
+                language=language,
+                task=options.task,
+                prompt=options.prompt,
+                temperature=options.temperature,
+                word_timestamps=options.word_timestamps,
+                seams=[window.seams() for window, _ in batch],
+            )
+            for (window, audio), result in zip(batch, decoded, strict=True):
+                segments.extend(_on_recording_clock(window, result.segments))
+                bar.update(len(audio) / RATE)
+    text = "".join(s.text if s.text[:1].isspace() else " " + s.text for s in segments).strip()
+    for segment in segments:
+        segment.text = segment.text.strip()
+    return Transcript(
+        text=text,
+        language=language,
+        language_probability=probability,
+        duration=duration,
+        segments=segments,
+    )
+
+
+def _speech_probabilities(thread, vad_lease, pieces):
+    import numpy as np
+
+    state, parts, total = None, [], 0
+    pieces = iter(pieces)
+    piece = next(pieces, None)
+    while piece is not None:
+        following = next(pieces, None)
+        total += len(piece)
+        result, state = thread.run(vad.speech_probabilities, vad_lease, piece, state, following is None)
+        parts.append(result)
+        piece = following
+    return (np.concatenate(parts) if parts else np.zeros(0, np.float32)), total
+
+
+def _language(thread, loaded, audio):
+    if not batched_whisper.is_multilingual(loaded):
+        return "en", None
+    return thread.run(batched_whisper.detect_language, loaded, audio)
+
+
+def _window_audio(pieces, windows: list[Window]):
+    """(window, its joined audio) in order, cut from the streamed pieces."""
+    import numpy as np
+
+    pieces = iter(pieces)
+    buffer, start = np.zeros(0, np.float32), 0  # buffer[0] is sample `start` of the recording
+    for window in windows:
+        end = window.regions[-1][1]
+        while start + len(buffer) < end:
+            piece = next(pieces, None)
+            if piece is None:
+                break
+            buffer = np.concatenate([buffer, piece])
+        parts = [buffer[max(s - start, 0) : e - start] for s, e in window.regions]
+        yield window, np.concatenate(parts).astype(np.float32)
+        buffer, start = buffer[end - start :], end
+
+
+def _batches(items, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _on_recording_clock(window: Window, raw_segments: list[dict]) -> list[Segment]:
+    segments = []
+    for raw in raw_segments:
+        words = [
+            Word(*window.span(w["start"], w["end"]), word=w["word"], probability=w.get("probability"))
+            for w in raw.get("words") or []
+        ]
+        start, end = window.span(raw["start"], raw["end"])
+        end = max(end, start)
+        segments.append(Segment(start=start, end=end, text=raw["text"], words=words))
+    return segments
+
+
+@contextlib.contextmanager
+def _progress(options: LongFormOptions, duration: float, speech_seconds: float):
+    """A tqdm bar on stderr (only a TTY's) over seconds of speech, for long recordings."""
+    if not options.progress or duration < PROGRESS_AFTER_SECONDS:
+        yield _NoBar()
+        return
+    from tqdm import tqdm
+
+    with tqdm(
+        total=round(speech_seconds, 1),
+        desc="Transcribing",
+        unit="s",
+        file=sys.stderr,
+        disable=None,
+        bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s of speech [{elapsed}<{remaining}]",
+    ) as bar:
+        yield bar
+
+
+class _NoBar:
+    def update(self, _amount):
+        pass
