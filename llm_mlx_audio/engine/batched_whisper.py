@@ -65,44 +65,28 @@ def decode_windows(
     temperature=None,
     word_timestamps: bool = False,
     seams: list[list[float]] | None = None,
+    _depth: int = 0,
 ) -> list[WindowText]:
     """Decode a batch of mono 16 kHz windows (each at most 30 s) into segments.
 
     seams: per window, the times (in its joined audio) where a pause was cut out. A
     segment Whisper runs across one is split there, at the words on either side.
+
+    Whisper sometimes ends its text well before the end of a window (a pause, a change
+    of voice). ``generate`` would seek there and read on; here the rest of each such
+    window is decoded again as a window of its own (all of them in one more batch), so
+    no speech is left out.
     """
     import mlx.core as mx
-    import numpy as np
 
-    decoding = sys.modules[_DECODING]
     model = loaded.model
     tokenizer = model.get_tokenizer(language=language, task=task)
-    prompt_tokens = tokenizer.encode(" " + prompt.strip()) if prompt else None
-    temperatures = DEFAULT_TEMPERATURES if temperature is None else (float(temperature),)
-    base = dict(
-        language=language,
-        task=task,
-        prompt=prompt_tokens,
-        without_timestamps=False,
-        fp16=getattr(model, "dtype", None) == mx.float16,
-    )
+    options = _Options(model, tokenizer, language, task, prompt, temperature)
     mels = _mels(model, windows)
-    first = decoding.DecodingOptions(**base, temperature=temperatures[0])
-    results = list(model.decode(mx.stack(mels), first))
-    for index, result in enumerate(results):
-        # A seed from the window's own samples: the fallback samples, and the same audio
-        # should give the same text every time, in any batch, in a warm server or not.
-        mx.random.seed(zlib.crc32(np.ascontiguousarray(windows[index], np.float32).tobytes()))
-        for t in temperatures[1:]:
-            if not _needs_fallback(result):
-                break
-            # Best of 5 samples, as openai-whisper's and faster-whisper's defaults do: one
-            # sample at a high temperature is mostly noise.
-            options = decoding.DecodingOptions(**base, temperature=t, best_of=5)
-            results[index] = result = model.decode(mels[index], options)
-    out = []
+    results = _decode(model, mels, windows, options)
     seams = seams or [[] for _ in windows]
-    for window, mel, result, cuts in zip(windows, mels, results, seams, strict=True):
+    out, tails = [], []
+    for index, (window, mel, result, cuts) in enumerate(zip(windows, mels, results, seams, strict=True)):
         if _is_silence(result):
             out.append(WindowText([], skipped=True))
             continue
@@ -123,9 +107,99 @@ def decode_windows(
             if not word_timestamps:
                 for segment in segments:
                     segment.pop("words", None)
-        out.append(WindowText([s for s in segments if s["text"].strip() and s["end"] > s["start"]]))
+        segments = [s for s in segments if s["text"].strip() and s["end"] > s["start"]]
+        covered = max((s["end"] for s in segments), default=0.0)
+        if segments and duration - covered > _UNREAD_SECONDS and _depth < 2:
+            tails.append((index, covered))
+        out.append(WindowText(segments))
+    if tails:
+        rest = decode_windows(
+            loaded,
+            [windows[i][int(at * 16000) :] for i, at in tails],
+            language=language,
+            task=task,
+            prompt=prompt,
+            temperature=temperature,
+            word_timestamps=word_timestamps,
+            seams=[[c - at for c in seams[i] if c > at] for i, at in tails],
+            _depth=_depth + 1,
+        )
+        for (index, at), tail in zip(tails, rest, strict=True):
+            out[index].segments += [_shifted(segment, at) for segment in tail.segments]
     mx.clear_cache()
     return out
+
+
+_UNREAD_SECONDS = 2.0  # audio left after the last segment that is decoded again
+
+
+@dataclasses.dataclass
+class _Options:
+    model: object
+    tokenizer: object
+    language: str
+    task: str
+    prompt: str | None
+    temperature: float | None
+
+    def decoding(self, temperature: float, best_of: int | None = None):
+        import mlx.core as mx
+
+        decoding = sys.modules[_DECODING]
+        prompt = self.tokenizer.encode(" " + self.prompt.strip()) if self.prompt else None
+        return decoding.DecodingOptions(
+            language=self.language,
+            task=self.task,
+            prompt=prompt,
+            without_timestamps=False,
+            fp16=getattr(self.model, "dtype", None) == mx.float16,
+            temperature=temperature,
+            best_of=best_of,
+        )
+
+    @property
+    def temperatures(self):
+        return DEFAULT_TEMPERATURES if self.temperature is None else (float(self.temperature),)
+
+
+def _decode(model, mels, windows, options: _Options) -> list:
+    """The batch at the first temperature; a failing window again alone at the next ones.
+
+    The encoder runs one window at a time (on a CPU batching it gains nothing, and its
+    attention scores for 8 windows at once take ~0.4 GB); the decoder gets them all.
+    """
+    import mlx.core as mx
+    import numpy as np
+
+    features = []
+    for mel in mels:
+        encoded = model.encoder(mel[None])
+        mx.eval(encoded)
+        features.append(encoded)
+    features = mx.concatenate(features)
+    temperatures = options.temperatures
+    results = list(model.decode(features, options.decoding(temperatures[0])))
+    for index, result in enumerate(results):
+        # A seed from the window's own samples: the fallback samples, and the same audio
+        # should give the same text every time, in any batch, in a warm server or not.
+        mx.random.seed(zlib.crc32(np.ascontiguousarray(windows[index], np.float32).tobytes()))
+        for t in temperatures[1:]:
+            if not _needs_fallback(result):
+                break
+            # Best of 5 samples, as openai-whisper's and faster-whisper's defaults do: one
+            # sample at a high temperature is mostly noise.
+            results[index] = result = model.decode(features[index], options.decoding(t, best_of=5))
+    return results
+
+
+def _shifted(segment: dict, offset: float) -> dict:
+    words = [
+        {**w, "start": w["start"] + offset, "end": w["end"] + offset} for w in segment.get("words") or []
+    ]
+    shifted = {**segment, "start": segment["start"] + offset, "end": segment["end"] + offset}
+    if "words" in segment:
+        shifted["words"] = words
+    return shifted
 
 
 _SEAM_MARGIN = 0.25  # seconds a segment may reach past a seam without being split
