@@ -127,9 +127,6 @@ class TranscriptionLLMModel(llm.Model):
 def log_transcript(model_id: str, source, transcript, options: dict) -> None:
     """Log a transcript `llm transcribe` already made to logs.db, as the prompt
     `llm -m MODEL -a FILE` would be (same model id, attachment and options)."""
-    import sqlite_utils
-    from llm.migrations import migrate  # llm has no public call for this
-
     if isinstance(source, str):
         from .transcript_cache import content_hash
 
@@ -150,6 +147,14 @@ def log_transcript(model_id: str, source, transcript, options: dict) -> None:
     model = TranscriptionLLMModel(model_id, transcripts=[transcript])
     response = model.prompt("", attachments=[attachment], stream=False, **llm_options)
     response.text()
+    log_response(response)
+
+
+def log_response(response) -> None:
+    """Log an llm response (or chain of them) to llm's logs.db, as `llm` and `llm chat` do."""
+    import sqlite_utils
+    from llm.migrations import migrate  # llm has no public call for this
+
     path = llm.user_dir() / "logs.db"
     db = sqlite_utils.Database(path)
     if path not in _migrated:  # once per process: `llm transcribe *.mp3` logs every file

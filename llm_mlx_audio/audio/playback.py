@@ -50,15 +50,18 @@ class StreamPlayer:
     join without a gap or click beyond the model's own pauses.
     """
 
-    def __init__(self, sample_rate: int):
+    def __init__(self, sample_rate: int, device: int | None = None):
         import queue
         import threading
 
         self._sd = _sounddevice()
         self._queue: queue.Queue = queue.Queue()
         self._error: Exception | None = None
+        self._closed_input = False
         try:
-            self._stream = self._sd.OutputStream(samplerate=sample_rate, channels=1, dtype="float32")
+            self._stream = self._sd.OutputStream(
+                samplerate=sample_rate, channels=1, dtype="float32", device=device
+            )
             self._stream.start()
         except Exception as e:
             raise AudioError(f"Cannot play audio: {e}") from None
@@ -81,9 +84,19 @@ class StreamPlayer:
             raise AudioError(f"Cannot play audio: {self._error}")
         self._queue.put(samples)
 
+    def done(self, timeout: float) -> bool:
+        """Whether everything fed has been played, waiting at most timeout seconds (no more feeding after)."""
+        if not self._closed_input:
+            self._closed_input = True
+            self._queue.put(None)
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
     def finish(self) -> None:
         """Wait until everything fed has been played."""
-        self._queue.put(None)
+        if not self._closed_input:
+            self._closed_input = True
+            self._queue.put(None)
         self._thread.join()
         self._stream.stop()
         self._stream.close()

@@ -6,6 +6,7 @@ import click
 import llm
 
 from ..errors import AudioError
+from .chat import chat
 from .doctor import doctor
 from .serve import serve
 from .user_errors import user_errors
@@ -183,3 +184,35 @@ class _progress_bar:
 
 audio.add_command(serve)
 audio.add_command(doctor)
+audio.add_command(chat)
+
+
+@audio.command()
+@click.option("--json", "as_json", is_flag=True, help="Output as JSON")
+@user_errors
+def devices(as_json):
+    """
+    List the audio input and output devices
+
+    \b
+        llm audio devices
+        llm listen --device 2
+    """
+    from ..audio.capture import list_devices
+
+    found = list_devices()
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    if not found:
+        click.echo("No audio devices found")
+        return
+    for d in found:
+        roles = [
+            r
+            for r, on in (("default input", d["default_input"]), ("default output", d["default_output"]))
+            if on
+        ]
+        channels = f"{d['input_channels']} in, {d['output_channels']} out"
+        line = f"{d['index']}: {d['name']} ({channels}, {d['default_samplerate']:.0f} Hz)"
+        click.echo(line + (f" [{', '.join(roles)}]" if roles else ""))

@@ -1,0 +1,208 @@
+"""The microphone: input devices, and capture into a bounded queue, resampled for the models.
+
+PortAudio's callback runs on its own thread and must never wait: it copies each block
+into a queue and returns. The queue holds minutes of audio, so a listener busy
+transcribing (the MLX thread is one thread) never loses speech; if it ever fills,
+blocks are dropped and counted, and the listener says so. Capture opens the device
+at its own default rate as 16-bit samples (ALSA's converters are not always faithful
+to other rates and formats) and the blocks
+are resampled to the model's rate with FFmpeg's resampler, which keeps its state
+across blocks (no clicks at block edges).
+
+sounddevice is imported only here, and only when capturing or listing devices: on a
+machine without PortAudio importing it raises OSError.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+from ..errors import AudioError
+
+_INSTALL_HINT = "install PortAudio (macOS: brew install portaudio; Debian/Ubuntu: apt install libportaudio2)"
+QUEUE_SECONDS = 300  # audio the queue holds before it drops
+
+
+def _sounddevice():
+    try:
+        import sounddevice
+    except (ImportError, OSError):
+        raise AudioError(f"Cannot use audio devices: PortAudio is not available; {_INSTALL_HINT}") from None
+    return sounddevice
+
+
+def list_devices() -> list[dict]:
+    """Every device: index, name, input/output channels, default rate, and which are the defaults."""
+    sd = _sounddevice()
+    try:
+        devices = sd.query_devices()
+        default_in, default_out = sd.default.device
+    except Exception as e:  # noqa: BLE001  (PortAudio reports anything as PortAudioError)
+        raise AudioError(f"Cannot list audio devices: {e}") from None
+    return [
+        {
+            "index": i,
+            "name": d["name"],
+            "input_channels": d["max_input_channels"],
+            "output_channels": d["max_output_channels"],
+            "default_samplerate": d["default_samplerate"],
+            "default_input": i == default_in,
+            "default_output": i == default_out,
+        }
+        for i, d in enumerate(devices)
+    ]
+
+
+def find_input(device: str | int | None) -> dict:
+    """The input device for --device (a name, part of one, or an index); the default when None."""
+    sd = _sounddevice()
+    try:
+        devices = list(sd.query_devices())
+        default_in = sd.default.device[0]
+    except Exception as e:  # noqa: BLE001
+        raise AudioError(f"Cannot list audio devices: {e}") from None
+    inputs = [(i, d) for i, d in enumerate(devices) if d["max_input_channels"] > 0]
+    if not inputs:
+        raise AudioError("No input device found: connect a microphone (see `llm audio devices`)")
+    if device is None:
+        chosen = [(i, d) for i, d in inputs if i == default_in] or inputs[:1]
+    elif str(device).isdigit():
+        chosen = [(i, d) for i, d in inputs if i == int(device)]
+    else:
+        chosen = [(i, d) for i, d in inputs if d["name"] == device] or [
+            (i, d) for i, d in inputs if str(device).lower() in d["name"].lower()
+        ]
+    if not chosen:
+        names = ", ".join(f"{i}: {d['name']}" for i, d in inputs)
+        raise AudioError(f"No input device '{device}'; inputs are {names} (see `llm audio devices`)")
+    index, info = chosen[0]
+    return {"index": index, "name": info["name"], "rate": int(info["default_samplerate"])}
+
+
+def find_output(device: str | int | None) -> int | None:
+    """The output device index for --output-device; None (PortAudio's default) when not given."""
+    if device is None:
+        return None
+    found = [d for d in list_devices() if d["output_channels"] > 0]
+    chosen = [d for d in found if str(device).isdigit() and d["index"] == int(device)]
+    chosen = chosen or [d for d in found if d["name"] == device]
+    chosen = chosen or [d for d in found if str(device).lower() in d["name"].lower()]
+    if not chosen:
+        names = ", ".join(f"{d['index']}: {d['name']}" for d in found) or "none"
+        raise AudioError(f"No output device '{device}'; outputs are {names} (see `llm audio devices`)")
+    return chosen[0]["index"]
+
+
+class Microphone:
+    """Capture from one input device; ``blocks()`` yields mono float32 at ``rate``.
+
+    Use as a context manager; ``stop()`` (from any thread) ends ``blocks()`` after the
+    audio already captured.
+    """
+
+    def __init__(self, device: dict, rate: int = 16000, block_seconds: float = 0.1):
+        self.device = device
+        self.rate = rate
+        self.device_rate = device["rate"]
+        self._block = max(1, int(self.device_rate * block_seconds))
+        self._queue: queue.Queue = queue.Queue(maxsize=max(8, int(QUEUE_SECONDS / block_seconds)))
+        self._stopped = threading.Event()
+        self.dropped_blocks = 0
+        #: While True the callback throws input away (half-duplex: our own voice is playing).
+        self.muted = False
+        self._stream = None
+        self._resample = _Resampler(self.device_rate, rate)
+
+    def __enter__(self):
+        sd = _sounddevice()
+        try:
+            self._stream = sd.InputStream(
+                device=self.device["index"],
+                samplerate=self.device_rate,
+                channels=1,
+                dtype="int16",  # every device has it; float32 through ALSA's plug is not faithful
+                blocksize=self._block,
+                callback=self._callback,
+            )
+            self._stream.start()
+        except Exception as e:  # noqa: BLE001
+            raise AudioError(f"Cannot open the input device '{self.device['name']}': {e}") from None
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+        if self._stream is not None:
+            try:
+                self._stream.abort()
+                self._stream.close()
+            except Exception:  # noqa: BLE001  (closing a stream that already failed)
+                pass
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _callback(self, data, frames, time_info, status):
+        if self.muted:
+            return
+        try:
+            self._queue.put_nowait(data[:, 0].astype("float32") / 32768.0)
+        except queue.Full:
+            self.dropped_blocks += 1
+
+    def blocks(self):
+        """Captured audio at self.rate, block by block, until stop() (then what is queued)."""
+        while True:
+            try:
+                block = self._queue.get(timeout=0.05)
+            except queue.Empty:
+                if self._stopped.is_set():
+                    break
+                continue
+            out = self._resample(block)
+            if len(out):
+                yield out
+        tail = self._resample(None)
+        if len(tail):
+            yield tail
+
+    def available(self):
+        """The blocks captured so far, without waiting for more."""
+        while True:
+            try:
+                block = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            out = self._resample(block)
+            if len(out):
+                yield out
+
+
+class _Resampler:
+    """Streaming mono float32 resampling with FFmpeg's resampler (state kept between blocks)."""
+
+    def __init__(self, source_rate: int, target_rate: int):
+        self.source_rate, self.target_rate = source_rate, target_rate
+        self._resampler = None
+        if source_rate != target_rate:
+            import av
+
+            self._resampler = av.AudioResampler(format="flt", layout="mono", rate=target_rate)
+
+    def __call__(self, block):
+        import numpy as np
+
+        if self._resampler is None:
+            return np.zeros(0, np.float32) if block is None else block
+        import av
+
+        if block is None:
+            frames = self._resampler.resample(None)
+        else:
+            frame = av.AudioFrame.from_ndarray(
+                block.reshape(1, -1).astype(np.float32), format="flt", layout="mono"
+            )
+            frame.sample_rate = self.source_rate
+            frames = self._resampler.resample(frame)
+        parts = [f.to_ndarray().reshape(-1) for f in frames]
+        return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
