@@ -44,7 +44,9 @@ def main():
     out_dir = workdir / "batch_out"
     out_dir.mkdir(exist_ok=True)
 
-    ours = [c.run_command(c.llm_command() + ["transcribe", *clips]) for _ in range(runs)]
+    ours = [
+        c.run_command(c.llm_command() + ["transcribe", "-m", "whisper-tiny.en", *clips]) for _ in range(runs)
+    ]
     anchor_times, anchor_peak, anchor_texts = [], 0.0, []
     for _ in range(anchor_passes):
         total = 0.0

@@ -110,7 +110,7 @@ def child_transcribe(how, model_dir, clip, runs):
     if how == "plugin":
         import llm_mlx_audio
 
-        model = llm_mlx_audio.get_transcription_model()
+        model = llm_mlx_audio.get_transcription_model("whisper-tiny.en")
 
         def transcribe():
             return model.transcribe(clip).text
@@ -248,7 +248,7 @@ def main():
     )
     tr_ours, tr_direct = _alternate(
         runs,
-        lambda: c.run_command(c.llm_command() + ["transcribe", clip]),
+        lambda: c.run_command(c.llm_command() + ["transcribe", "-m", "whisper-tiny.en", clip]),
         lambda: c.run_command(
             _child_argv("transcribe_command", model_dir=models["transcription"], clip=clip)
         ),

@@ -11,7 +11,7 @@ that very export (quantised to int8 at load). Clips are espeak-ng English paragr
 (about 30 and 45 s), 16 kHz mono wav. Two measurements:
 
 * in-process: a loaded model, one transcribe call per clip (the plugin's Python API,
-  `get_transcription_model().transcribe(path)`, against `WhisperModel.transcribe(path,
+  `get_transcription_model("whisper-tiny.en").transcribe(path)`, against `WhisperModel.transcribe(path,
   beam_size=1)` with its segments consumed); medians of several calls after one warm-up.
   Each engine runs in its own child process; peak RSS is that child's VmHWM.
 * whole command: `llm transcribe clip.wav` against a minimal faster-whisper script
@@ -186,7 +186,7 @@ def main():
     cli_ours, cli_anchor = [], []
     clip = list(clips)[-1]
     for _ in range(runs):
-        cli_ours.append(c.run_command(c.llm_command() + ["transcribe", clip]))
+        cli_ours.append(c.run_command(c.llm_command() + ["transcribe", "-m", "whisper-tiny.en", clip]))
         anchor_argv = [
             sys.executable,
             __file__,

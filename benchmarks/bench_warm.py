@@ -127,7 +127,7 @@ def main():
     out = workdir / "warm.wav"
     llm = c.llm_command()
     speak = llm + ["speak", SENTENCE, "-o", str(out)]
-    transcribe = llm + ["transcribe", str(clip), "--no-log"]
+    transcribe = llm + ["transcribe", str(clip), "-m", "whisper-tiny.en", "--no-log"]
     print(f"load average before: {c.load_average()}", flush=True)
 
     def times(argv, env=None):
