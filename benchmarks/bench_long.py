@@ -102,11 +102,8 @@ def child_breakdown(clip):
         for i in range(0, len(audios), 8):
             batch = audios[i : i + 8]
 
-            def encode(batch=batch):
-                import mlx.core as mx
-
-                mels = batched_whisper._mels(loaded.model, batch)
-                mx.eval(loaded.model.encoder(mx.stack(mels)))
+            def encode(batch=batch):  # as decode_windows does it: mels, then one window at a time
+                batched_whisper._encode(loaded.model, batched_whisper._mels(loaded.model, batch))
 
             start = time.perf_counter()
             thread.run(encode)

@@ -56,42 +56,36 @@ def list_devices() -> list[dict]:
 
 def find_input(device: str | int | None) -> dict:
     """The input device for --device (a name, part of one, or an index); the default when None."""
-    sd = _sounddevice()
-    try:
-        devices = list(sd.query_devices())
-        default_in = sd.default.device[0]
-    except Exception as e:  # noqa: BLE001
-        raise AudioError(f"Cannot list audio devices: {e}") from None
-    inputs = [(i, d) for i, d in enumerate(devices) if d["max_input_channels"] > 0]
+    inputs = [d for d in list_devices() if d["input_channels"] > 0]
     if not inputs:
         raise AudioError("No input device found: connect a microphone (see `llm audio devices`)")
     if device is None:
-        chosen = [(i, d) for i, d in inputs if i == default_in] or inputs[:1]
-    elif str(device).isdigit():
-        chosen = [(i, d) for i, d in inputs if i == int(device)]
+        chosen = next((d for d in inputs if d["default_input"]), inputs[0])
     else:
-        chosen = [(i, d) for i, d in inputs if d["name"] == device] or [
-            (i, d) for i, d in inputs if str(device).lower() in d["name"].lower()
-        ]
-    if not chosen:
-        names = ", ".join(f"{i}: {d['name']}" for i, d in inputs)
-        raise AudioError(f"No input device '{device}'; inputs are {names} (see `llm audio devices`)")
-    index, info = chosen[0]
-    return {"index": index, "name": info["name"], "rate": int(info["default_samplerate"])}
+        chosen = _match(inputs, device, "input")
+    return {"index": chosen["index"], "name": chosen["name"], "rate": int(chosen["default_samplerate"])}
 
 
 def find_output(device: str | int | None) -> int | None:
     """The output device index for --output-device; None (PortAudio's default) when not given."""
     if device is None:
         return None
-    found = [d for d in list_devices() if d["output_channels"] > 0]
-    chosen = [d for d in found if str(device).isdigit() and d["index"] == int(device)]
-    chosen = chosen or [d for d in found if d["name"] == device]
-    chosen = chosen or [d for d in found if str(device).lower() in d["name"].lower()]
-    if not chosen:
-        names = ", ".join(f"{d['index']}: {d['name']}" for d in found) or "none"
-        raise AudioError(f"No output device '{device}'; outputs are {names} (see `llm audio devices`)")
-    return chosen[0]["index"]
+    return _match([d for d in list_devices() if d["output_channels"] > 0], device, "output")["index"]
+
+
+def _match(devices: list[dict], device: str | int, role: str) -> dict:
+    """The device an index, an exact name or part of a name means; one line naming them if none."""
+    wanted = str(device)
+    for test in (
+        lambda d: wanted.isdigit() and d["index"] == int(wanted),
+        lambda d: d["name"] == wanted,
+        lambda d: wanted.lower() in d["name"].lower(),
+    ):
+        found = [d for d in devices if test(d)]
+        if found:
+            return found[0]
+    names = ", ".join(f"{d['index']}: {d['name']}" for d in devices) or "none"
+    raise AudioError(f"No {role} device '{device}'; {role}s are {names} (see `llm audio devices`)")
 
 
 class Microphone:

@@ -3,8 +3,7 @@
 mlx-audio's ``generate`` decodes one 30-s window after another, each conditioned on
 the text before it. Here up to N windows (cut at pauses by the VAD, so none starts
 or ends mid-word) are decoded as one batch: each decoder step reads the weights
-once for N tokens, which on a CPU turns a memory-bound loop into a compute-bound
-one. The windows are independent: the same text comes out whatever N is (at
+once for N tokens. The windows are independent: the same text comes out whatever N is (at
 temperature 0). What stays as in ``generate``: the timestamp rules, the temperature
 fallback (a failing window is re-decoded alone at the next temperature), the
 no-speech rule, ``--prompt`` (given to every window) and word timestamps.
@@ -29,11 +28,13 @@ DEFAULT_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 @dataclasses.dataclass
-class WindowText:
-    """One window's decoded segments: dicts with start, end, text, tokens, words."""
+class Decoded:
+    """A batch's segments, one list per window (dicts with start, end, text, tokens and
+    words; times in that window's own audio), and the language they were decoded in."""
 
-    segments: list[dict]
-    skipped: bool = False  # judged silence (no-speech probability high, text improbable)
+    segments: list[list[dict]]
+    language: str
+    language_probability: float | None = None  # when it was detected here
 
 
 def is_batched_whisper(loaded: Loaded) -> bool:
@@ -42,32 +43,22 @@ def is_batched_whisper(loaded: Loaded) -> bool:
     return whisper is not None and isinstance(loaded.model, whisper.Model)
 
 
-def is_multilingual(loaded: Loaded) -> bool:
-    return bool(getattr(loaded.model, "is_multilingual", False))
-
-
-def detect_language(loaded: Loaded, window) -> tuple[str, float]:
-    """The most probable language of one window's audio and its probability."""
-    model = loaded.model
-    mel = _mels(model, [window])[0]
-    _, probabilities = model.detect_language(mel)
-    language = max(probabilities, key=probabilities.get)
-    return language, float(probabilities[language])
-
-
 def decode_windows(
     loaded: Loaded,
     windows: list,
     *,
-    language: str,
+    language: str | None = None,
     task: str = "transcribe",
     prompt: str | None = None,
     temperature=None,
     word_timestamps: bool = False,
     seams: list[list[float]] | None = None,
     _depth: int = 0,
-) -> list[WindowText]:
+) -> Decoded:
     """Decode a batch of mono 16 kHz windows (each at most 30 s) into segments.
+
+    language None: detected on the first window (from the encoder output the decoding
+    uses anyway); English-only models are English.
 
     seams: per window, the times (in its joined audio) where a pause was cut out. A
     segment Whisper runs across one is split there, at the words on either side.
@@ -80,15 +71,19 @@ def decode_windows(
     import mlx.core as mx
 
     model = loaded.model
+    mels = _mels(model, windows)
+    features = _encode(model, mels)
+    probability = None
+    if language is None:
+        language, probability = _language(model, features[0])
     tokenizer = model.get_tokenizer(language=language, task=task)
     options = _Options(model, tokenizer, language, task, prompt, temperature)
-    mels = _mels(model, windows)
-    results = _decode(model, mels, windows, options)
+    results = _decode(model, features, windows, options)
     seams = seams or [[] for _ in windows]
     out, tails = [], []
     for index, (window, mel, result, cuts) in enumerate(zip(windows, mels, results, seams, strict=True)):
-        if _is_silence(result):
-            out.append(WindowText([], skipped=True))
+        if _is_silence(result):  # no-speech probability high and the text improbable
+            out.append([])
             continue
         duration = len(window) / 16000
         segments = _segments(result, tokenizer, duration)
@@ -111,7 +106,7 @@ def decode_windows(
         covered = max((s["end"] for s in segments), default=0.0)
         if segments and duration - covered > _UNREAD_SECONDS and _depth < 2:
             tails.append((index, covered))
-        out.append(WindowText(segments))
+        out.append(segments)
     if tails:
         rest = decode_windows(
             loaded,
@@ -124,10 +119,19 @@ def decode_windows(
             seams=[[c - at for c in seams[i] if c > at] for i, at in tails],
             _depth=_depth + 1,
         )
-        for (index, at), tail in zip(tails, rest, strict=True):
-            out[index].segments += [_shifted(segment, at) for segment in tail.segments]
+        for (index, at), tail in zip(tails, rest.segments, strict=True):
+            out[index] += [_shifted(segment, at) for segment in tail]
     mx.clear_cache()
-    return out
+    return Decoded(out, language, probability)
+
+
+def _language(model, features) -> tuple[str, float | None]:
+    """The most probable language of one window's encoded audio, and its probability."""
+    if not getattr(model, "is_multilingual", False):
+        return "en", None
+    _, probabilities = model.detect_language(features)  # encoded already: no second encoder pass
+    language = max(probabilities, key=probabilities.get)
+    return language, float(probabilities[language])
 
 
 _UNREAD_SECONDS = 2.0  # audio left after the last segment that is decoded again
@@ -162,43 +166,47 @@ class _Options:
         return DEFAULT_TEMPERATURES if self.temperature is None else (float(self.temperature),)
 
 
-def _decode(model, mels, windows, options: _Options) -> list:
-    """The batch at the first temperature; a failing window again alone at the next ones.
-
-    The encoder runs one window at a time (on a CPU batching it gains nothing, and its
-    attention scores for 8 windows at once take ~0.4 GB); the decoder gets them all.
-    """
+def _encode(model, mels):
+    """The windows' encoder outputs, (n, 1500, state), one window at a time: on a CPU
+    batching the encoder gains nothing, and 8 windows' attention scores take ~0.4 GB."""
     import mlx.core as mx
-    import numpy as np
 
     features = []
     for mel in mels:
         encoded = model.encoder(mel[None])
         mx.eval(encoded)
         features.append(encoded)
-    features = mx.concatenate(features)
+    return mx.concatenate(features)
+
+
+def _decode(model, features, windows, options: _Options) -> list:
+    """The batch at the first temperature; a failing window again alone at the next ones."""
+    import mlx.core as mx
+    import numpy as np
+
     temperatures = options.temperatures
     results = list(model.decode(features, options.decoding(temperatures[0])))
     for index, result in enumerate(results):
-        # A seed from the window's own samples: the fallback samples, and the same audio
-        # should give the same text every time, in any batch, in a warm server or not.
+        if len(temperatures) < 2 or not _needs_fallback(result):
+            continue
+        # A seed from the window's own samples: the same audio gives the same text every
+        # time, in any batch, in a warm server or not.
         mx.random.seed(zlib.crc32(np.ascontiguousarray(windows[index], np.float32).tobytes()))
         for t in temperatures[1:]:
-            if not _needs_fallback(result):
-                break
             # Best of 5 samples, as openai-whisper's and faster-whisper's defaults do: one
             # sample at a high temperature is mostly noise.
             results[index] = result = model.decode(features[index], options.decoding(t, best_of=5))
+            if not _needs_fallback(result):
+                break
     return results
 
 
 def _shifted(segment: dict, offset: float) -> dict:
-    words = [
-        {**w, "start": w["start"] + offset, "end": w["end"] + offset} for w in segment.get("words") or []
-    ]
     shifted = {**segment, "start": segment["start"] + offset, "end": segment["end"] + offset}
     if "words" in segment:
-        shifted["words"] = words
+        shifted["words"] = [
+            {**w, "start": w["start"] + offset, "end": w["end"] + offset} for w in segment["words"]
+        ]
     return shifted
 
 
@@ -265,8 +273,7 @@ def _segments(result, tokenizer, duration: float) -> list[dict]:
     """Split a window's tokens at its timestamp pairs, as ``generate`` does.
 
     Text after the last pair (the model ran out of window before closing it) is kept
-    as a segment ending at the window's end: windows are cut at pauses, so nothing
-    follows it that a next window would re-read.
+    as a segment ending at its last timestamp, or at the window's end.
     """
     import numpy as np
 

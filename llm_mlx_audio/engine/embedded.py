@@ -108,35 +108,18 @@ def ensure_vad():
     """The converted Silero VAD folder, converting it from its wheel on first use; None if absent.
 
     Not an llm model (nobody picks it with -m): it lives beside the converted models
-    and is found by its folder alone. Concurrent first uses (a server's parallel
-    requests, two commands at once) convert it once each at most and keep the first.
+    and is found by its folder alone. A server's parallel first requests convert it once.
     """
-    import shutil
-    import tempfile
-
     from .importers import silero_vad
-    from .importing import converted_path
+    from .importing import converted_path, store_converted
 
     dest = converted_path(VAD_FOLDER)
-    if (dest / "config.json").exists():
-        return dest
     with _converting:
-        if (dest / "config.json").exists():
-            return dest
-        source = silero_vad.packaged_source()
-        if source is None:
-            return None
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".vad-", dir=dest.parent))
-        try:
-            silero_vad.convert(source, work / "model")
-            try:
-                (work / "model").rename(dest)
-            except OSError:
-                if not (dest / "config.json").exists():  # not another process's finished copy
-                    raise
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        if not (dest / "config.json").exists():
+            source = silero_vad.packaged_source()
+            if source is None:
+                return None
+            store_converted(VAD_FOLDER, lambda tmp: silero_vad.convert(source, tmp))
     return dest
 
 

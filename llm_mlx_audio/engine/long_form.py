@@ -68,8 +68,6 @@ def transcribe(loaded, pieces, vad_lease, options: LongFormOptions) -> Transcrip
     segments: list[Segment] = []
     with _progress(options, duration, sum(w.samples for w in windows) / RATE) as bar:
         for batch in _batches(_window_audio(pieces(), windows), options.batch_size):
-            if language is None:
-                language, probability = _language(thread, loaded, batch[0][1])
             decoded = thread.run(
                 batched_whisper.decode_windows,
                 loaded,
@@ -81,8 +79,10 @@ def transcribe(loaded, pieces, vad_lease, options: LongFormOptions) -> Transcrip
                 word_timestamps=options.word_timestamps,
                 seams=[window.seams() for window, _ in batch],
             )
-            for (window, audio), result in zip(batch, decoded, strict=True):
-                segments.extend(_on_recording_clock(window, result.segments))
+            if language is None:  # detected on the first batch, kept for the rest
+                language, probability = decoded.language, decoded.language_probability
+            for (window, audio), window_segments in zip(batch, decoded.segments, strict=True):
+                segments.extend(_on_recording_clock(window, window_segments))
                 bar.update(len(audio) / RATE)
     text = "".join(s.text if s.text[:1].isspace() else " " + s.text for s in segments).strip()
     for segment in segments:
@@ -109,12 +109,6 @@ def _speech_probabilities(thread, vad_lease, pieces):
         parts.append(result)
         piece = following
     return (np.concatenate(parts) if parts else np.zeros(0, np.float32)), total
-
-
-def _language(thread, loaded, audio):
-    if not batched_whisper.is_multilingual(loaded):
-        return "en", None
-    return thread.run(batched_whisper.detect_language, loaded, audio)
 
 
 def _window_audio(pieces, windows: list[Window]):

@@ -9,11 +9,12 @@ caller is plain numpy data and dataclasses.
 from __future__ import annotations
 
 import contextlib
+import functools
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..models import Audio, SpeechModel, TranscriptionModel
+from ..models import Audio, SpeechModel, TranscriptionModel, load_samples
 from ..text.sentences import chunk_text
 from . import detection, inference, loading
 from .pool import estimate_size, get_pool
@@ -95,17 +96,19 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
     supports_temperature = True
     supports_word_timestamps = True
 
-    def __init__(self, model_id: str, path: Path, embedded: bool = False):
-        super().__init__(model_id, path, embedded)
+    @functools.cached_property
+    def supports_translation(self) -> bool:
+        """Whisper's multilingual vocabularies have 51865 tokens or more (English-only: 51864).
+
+        Read when asked, not when the model is registered (that happens on every `llm`
+        command); an embedded model not yet converted is known by its id.
+        """
         config = detection.read_config(self.path) or {}
-        # Whisper's multilingual vocabularies have 51865 tokens or more (English-only: 51864);
-        # an embedded model not yet converted is known by its id.
-        vocabulary = int(config.get("n_vocab") or config.get("vocab_size") or 0)
-        if not config and embedded:
+        if not config and self.embedded:
             from .embedded import MULTILINGUAL
 
-            vocabulary = 51865 if model_id in MULTILINGUAL else 51864
-        self.supports_translation = vocabulary >= 51865
+            return self.model_id in MULTILINGUAL
+        return int(config.get("n_vocab") or config.get("vocab_size") or 0) >= 51865
 
     def transcribe(
         self,
@@ -128,9 +131,9 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
 
         check_task(self, task)
         pieces = _pieces_of(audio, self.input_sample_rate)
-        with self._use() as loaded, long_form.vad_model() if vad else _nothing() as vad_lease:
+        with self._use() as loaded, long_form.vad_model() if vad else contextlib.nullcontext() as vad_lease:
             if vad_lease is None or not batched_whisper.is_batched_whisper(loaded):
-                samples = _joined(pieces())
+                samples = load_samples(audio, self.input_sample_rate)
                 transcript = get_mlx_thread().run(
                     inference.transcribe,
                     loaded,
@@ -168,37 +171,16 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
             )
 
 
-@contextlib.contextmanager
-def _nothing():
-    yield None
-
-
 def _pieces_of(audio, rate: int):
-    """A function giving a fresh iterator of the audio's samples, piece by piece."""
+    """A function giving a fresh iterator of the audio's samples, piece by piece: files and
+    bytes are decoded a minute at a time, samples in memory are one piece."""
     from ..audio.decode import decode_pieces
-    from ..errors import AudioError
-    from ..models import Audio
 
     if isinstance(audio, (str, Path, bytes, bytearray)):
         source = bytes(audio) if isinstance(audio, bytearray) else audio
         return lambda: decode_pieces(source, rate)
-    if isinstance(audio, Audio):
-        if audio.sample_rate != rate:
-            raise AudioError("Audio must be resampled to the model's rate first")
-        audio = audio.samples
-    import numpy as np
-
-    samples = np.asarray(audio, dtype=np.float32).reshape(-1)
-    if len(samples) == 0:
-        raise AudioError("The audio is empty")
+    samples = load_samples(audio, rate)
     return lambda: iter([samples])
-
-
-def _joined(pieces):
-    import numpy as np
-
-    pieces = list(pieces)
-    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
 def list_voices(path: Path) -> list[str] | None:

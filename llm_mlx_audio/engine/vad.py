@@ -69,8 +69,9 @@ def speech_probabilities(model, samples, state: VadState | None = None, final: b
     features = np.concatenate(
         [encode(branch, windows[i : i + _BATCH]) for i in range(0, whole, _BATCH)]
     )  # (n, 128)
-    hidden, cell, outputs = _lstm(_lstm_weights(branch), features, state.hidden, state.cell)
-    final_w, final_b = _final_weights(branch)
+    weights = _numpy_weights(branch)
+    hidden, cell, outputs = _lstm(weights["lstm"], features, state.hidden, state.cell)
+    final_w, final_b = weights["final"]
     logits = np.maximum(outputs, 0) @ final_w + final_b
     probabilities = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32).reshape(-1)
     new_state = VadState(hidden, cell, chunks[-1, -CONTEXT:].copy(), leftover)
@@ -106,7 +107,7 @@ def _encode_numpy(branch, windows):
     """
     import numpy as np
 
-    weights = _numpy_encoder_weights(branch)
+    weights = _numpy_weights(branch)
     pad, cutoff = branch.config.pad, branch.config.cutoff
     hop, width = branch.config.hop_length, branch.config.filter_length
     x = np.concatenate([windows, windows[:, -2 : -pad - 2 : -1]], axis=1)
@@ -131,14 +132,16 @@ def _conv3_numpy(x, weight, bias, stride):
     return np.maximum(taps @ weight + bias, 0)
 
 
-def _numpy_encoder_weights(branch) -> dict:
-    """The branch's convolutions as (taps * in, out) matrices, made once per model."""
+def _numpy_weights(branch) -> dict:
+    """The branch's weights laid out for numpy, made once per model (not once per block of a
+    live stream): convolutions as (taps * in, out) matrices, the LSTM's transposed, the
+    final 1x1 convolution as a column."""
     from .patches import kernels
 
-    return kernels.cached_on(branch, branch.conv1.weight, lambda: _build_encoder_weights(branch))
+    return kernels.cached_on(branch, branch.conv1.weight, lambda: _build_numpy_weights(branch))
 
 
-def _build_encoder_weights(branch) -> dict:
+def _build_numpy_weights(branch) -> dict:
     import numpy as np
 
     def matrix(conv):  # MLX (out, kernel, in) -> (kernel * in, out)
@@ -149,6 +152,17 @@ def _build_encoder_weights(branch) -> dict:
     for name in ("conv1", "conv2", "conv3", "conv4"):
         conv = getattr(branch, name)
         weights[name] = (matrix(conv), np.array(conv.bias, dtype=np.float32))
+
+    def transposed(array):
+        return np.ascontiguousarray(np.array(array, dtype=np.float32).T)
+
+    lstm = branch.lstm
+    weights["lstm"] = (transposed(lstm.Wx), transposed(lstm.Wh), np.array(lstm.bias, dtype=np.float32))
+    final = branch.final_conv
+    weights["final"] = (
+        np.array(final.weight, dtype=np.float32).reshape(1, -1).T,  # (128, 1)
+        np.array(final.bias, dtype=np.float32),
+    )
     return weights
 
 
@@ -156,12 +170,11 @@ def _lstm(weights, features, hidden, cell):
     """Run the LSTM over the chunks' features in order; returns final h, c and every h."""
     import numpy as np
 
-    wx, wh, bias = weights
-    inputs = features @ wx.T + bias  # (n, 512), one product for all chunks
-    outputs = np.empty((len(features), wh.shape[1]), np.float32)
+    wx_t, wh_t, bias = weights  # (in, 4h), (h, 4h), (4h,)
+    inputs = features @ wx_t + bias  # (n, 512), one product for all chunks
+    size = wh_t.shape[0]
+    outputs = np.empty((len(features), size), np.float32)
     h, c = hidden.astype(np.float32), cell.astype(np.float32)
-    size = wh.shape[1]
-    wh_t = np.ascontiguousarray(wh.T)
     for t in range(len(features)):
         gates = inputs[t] + h @ wh_t
         i = _sigmoid(gates[:size])
@@ -178,25 +191,6 @@ def _sigmoid(x):
     import numpy as np
 
     return 1.0 / (1.0 + np.exp(-x))
-
-
-def _lstm_weights(branch):
-    import numpy as np
-
-    lstm = branch.lstm
-    return (
-        np.array(lstm.Wx, dtype=np.float32),
-        np.array(lstm.Wh, dtype=np.float32),
-        np.array(lstm.bias, dtype=np.float32),
-    )
-
-
-def _final_weights(branch):
-    import numpy as np
-
-    conv = branch.final_conv
-    weight = np.array(conv.weight, dtype=np.float32).reshape(1, -1).T  # (128, 1)
-    return weight, np.array(conv.bias, dtype=np.float32)
 
 
 class StreamingVad:

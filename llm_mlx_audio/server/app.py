@@ -27,7 +27,7 @@ from .. import registry
 from ..audio import encode, writers
 from ..audio.speech_regions import VadOptions
 from ..errors import AudioDecodeError, AudioError
-from ..models import DEFAULT_BATCH_SIZE, MAX_SPEED, MIN_SPEED, Audio, TranscriptionModel
+from ..models import DEFAULT_BATCH_SIZE, MAX_SPEED, MIN_SPEED, Audio, TranscriptionModel, check_task
 from ..streaming import stream_speech
 from . import DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_MB
 from .admission import Admission, run_model_work
@@ -159,17 +159,7 @@ def create_app(
         responses={200: {"content": {"application/json": {}, "text/plain": {}}, "description": "Transcript"}},
     )
     async def transcriptions(request: Request):
-        upload = await read_upload(request, max_upload_bytes)
-        form = _transcription_form(upload.fields)
-        if upload.file is None:
-            raise ApiError(
-                422, "file: Field required (the audio to transcribe)", param="file", code="missing_file"
-            )
-        if not upload.file:
-            raise ApiError(400, "The uploaded file is empty", param="file", code="empty_file")
-        return await run_model_work(
-            request, admission, transcribe_response, form, upload.file, upload.filename
-        )
+        return await _speech_to_text(request, TranscriptionForm, "transcribe")
 
     @app.post(
         "/v1/audio/translations",
@@ -179,15 +169,20 @@ def create_app(
         },
     )
     async def translations(request: Request):
+        return await _speech_to_text(request, TranslationForm, "translate")
+
+    async def _speech_to_text(request: Request, form_class, task: str):
+        """Both endpoints: read the upload, check its form and file, transcribe (or translate)."""
         upload = await read_upload(request, max_upload_bytes)
-        form = _transcription_form(upload.fields, TranslationForm)
+        form = _transcription_form(upload.fields, form_class)
         if upload.file is None:
             raise ApiError(
-                422, "file: Field required (the audio to translate)", param="file", code="missing_file"
+                422, f"file: Field required (the audio to {task})", param="file", code="missing_file"
             )
         if not upload.file:
             raise ApiError(400, "The uploaded file is empty", param="file", code="empty_file")
-        form = TranscriptionForm(**form.model_dump(), task="translate")
+        if form_class is TranslationForm:
+            form = TranscriptionForm(**form.model_dump(), task="translate")
         return await run_model_work(
             request, admission, transcribe_response, form, upload.file, upload.filename
         )
@@ -319,13 +314,10 @@ def transcribe_response(form: TranscriptionForm, data: bytes, filename: str | No
         )
     if words and not model.supports_word_timestamps:
         raise ApiError(400, f"{model.model_id} gives no word timestamps", param="timestamp_granularities")
-    if form.task == "translate" and not model.supports_translation:
-        raise ApiError(
-            400,
-            f"{model.model_id} cannot translate (it is an English-only model); use a multilingual one",
-            param="model",
-            code="translation_unsupported",
-        )
+    try:
+        check_task(model, form.task)
+    except AudioError as error:
+        raise ApiError(400, str(error), param="model", code="translation_unsupported") from None
     try:
         transcript = model.transcribe(
             data,
