@@ -81,3 +81,14 @@ def tiny_models(user_dir, tiny_whisper, tiny_kitten):
     run_llm("audio", "default", "speech", "tiny-kitten")
     run_llm("audio", "default", "transcription", "tiny-whisper")
     return {"speech": "tiny-kitten", "transcription": "tiny-whisper"}
+
+
+@pytest.fixture(scope="session")
+def pulse():
+    """A private PulseAudio: a real-time microphone and speaker (see pulse_audio.py)."""
+    from pulse_audio import HAVE_PULSEAUDIO, PrivatePulse
+
+    if not HAVE_PULSEAUDIO:
+        pytest.skip("PulseAudio missing: apt install pulseaudio pulseaudio-utils libasound2-plugins")
+    with PrivatePulse() as running:
+        yield running

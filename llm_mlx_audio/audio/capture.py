@@ -9,8 +9,7 @@ to other rates and formats) and the blocks
 are resampled to the model's rate with FFmpeg's resampler, which keeps its state
 across blocks (no clicks at block edges).
 
-sounddevice is imported only here, and only when capturing or listing devices: on a
-machine without PortAudio importing it raises OSError.
+sounddevice comes from audio/portaudio.py, only when capturing or listing devices.
 """
 
 from __future__ import annotations
@@ -19,24 +18,17 @@ import queue
 import threading
 
 from ..errors import AudioError
+from .portaudio import quiet_native_stderr, sounddevice
 
-_INSTALL_HINT = "install PortAudio (macOS: brew install portaudio; Debian/Ubuntu: apt install libportaudio2)"
 QUEUE_SECONDS = 300  # audio the queue holds before it drops
-
-
-def _sounddevice():
-    try:
-        import sounddevice
-    except (ImportError, OSError):
-        raise AudioError(f"Cannot use audio devices: PortAudio is not available; {_INSTALL_HINT}") from None
-    return sounddevice
 
 
 def list_devices() -> list[dict]:
     """Every device: index, name, input/output channels, default rate, and which are the defaults."""
-    sd = _sounddevice()
+    sd = sounddevice()
     try:
-        devices = sd.query_devices()
+        with quiet_native_stderr():
+            devices = sd.query_devices()
         default_in, default_out = sd.default.device
     except Exception as e:  # noqa: BLE001  (PortAudio reports anything as PortAudioError)
         raise AudioError(f"Cannot list audio devices: {e}") from None
@@ -109,20 +101,24 @@ class Microphone:
         self._resample = _Resampler(self.device_rate, rate)
 
     def __enter__(self):
-        sd = _sounddevice()
+        sd = sounddevice()
         try:
-            self._stream = sd.InputStream(
-                device=self.device["index"],
-                samplerate=self.device_rate,
-                channels=1,
-                dtype="int16",  # every device has it; float32 through ALSA's plug is not faithful
-                blocksize=self._block,
-                callback=self._callback,
-            )
-            self._stream.start()
+            with quiet_native_stderr():
+                self._open(sd)
         except Exception as e:  # noqa: BLE001
-            raise AudioError(f"Cannot open the input device '{self.device['name']}': {e}") from None
+            raise AudioError(f"Cannot open the input device '{self.device['name']}': {_reason(e)}") from None
         return self
+
+    def _open(self, sd):
+        self._stream = sd.InputStream(
+            device=self.device["index"],
+            samplerate=self.device_rate,
+            channels=1,
+            dtype="int16",  # every device has it; float32 through ALSA's plug is not faithful
+            blocksize=self._block,
+            callback=self._callback,
+        )
+        self._stream.start()
 
     def __exit__(self, *exc_info):
         self.stop()
@@ -152,6 +148,11 @@ class Microphone:
             except queue.Empty:
                 if self._stopped.is_set():
                     break
+                if self._stream is not None and not self._stream.active:
+                    raise AudioError(
+                        f"The input device '{self.device['name']}' stopped delivering audio "
+                        "(unplugged, or taken by another program?)"
+                    ) from None
                 continue
             out = self._resample(block)
             if len(out):
@@ -170,6 +171,14 @@ class Microphone:
             out = self._resample(block)
             if len(out):
                 yield out
+
+
+def _reason(error: Exception) -> str:
+    """PortAudio's message without its error-code decoration."""
+    text = str(error)
+    for prefix in ("Error opening InputStream: ", "Error starting stream: "):
+        text = text.removeprefix(prefix)
+    return text
 
 
 class _Resampler:

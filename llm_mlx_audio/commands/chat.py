@@ -11,7 +11,9 @@ never answers itself through the speakers. With --barge-in (headphones) speech s
 the reply and is taken as the next prompt.
 """
 
+import re
 import sys
+import time
 
 import click
 
@@ -20,6 +22,9 @@ from .user_errors import user_errors
 from .verbose import show_details, verbose_option
 
 FATAL_LLM_ERRORS = ("NeedsKeyException", "UnknownModelError")
+#: Half-duplex keeps the microphone muted this long after the reply has played: the
+#: room's echo, and the output's own buffering, outlast the last sample written.
+ECHO_TAIL_SECONDS = 0.3
 
 
 @click.command(name="chat")
@@ -144,18 +149,23 @@ def _reply(response, model_id, speaker, voice, output, stream, barge_in) -> bool
                         click.echo(" [interrupted]")
                         return True
             player.finish()
+            if not barge_in:
+                time.sleep(ECHO_TAIL_SECONDS)
     finally:
         stream.microphone.muted = False
     click.echo()
     if failure:
-        _llm_failed(failure[0], speaker, voice, output)
+        _llm_failed(failure[0], model_id, speaker, voice, output)
     return False
 
 
-def _llm_failed(error, speaker, voice, output):
+def _llm_failed(error, model_id, speaker, voice, output):
     """One line on stderr, and the same said aloud; fatal errors end the chat."""
     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    click.echo(f"Error: {message}", err=True)
+    message = re.sub(r"^Error code: (\d+)", r"HTTP \1", message)  # the OpenAI client's wording
+    fatal = type(error).__name__ in FATAL_LLM_ERRORS
+    if not fatal:  # a fatal one is printed once, as the chat ends
+        click.echo(f"Error: {model_id}: {message}", err=True)
     from ..audio.playback import StreamPlayer
     from ..models import Audio
 
@@ -163,8 +173,8 @@ def _llm_failed(error, speaker, voice, output):
     player = StreamPlayer(audio.sample_rate, device=output)
     player.feed(audio.samples)
     player.finish()
-    if type(error).__name__ in FATAL_LLM_ERRORS:
-        raise AudioError(message)
+    if fatal:
+        raise AudioError(f"{model_id}: {message}")
 
 
 def _language_model(llm, model_id):

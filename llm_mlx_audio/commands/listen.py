@@ -69,6 +69,7 @@ def listen(model, language, device, duration, until_silence, pause, format, outp
             transcription_model.preload()
             with microphone:
                 stream = UtteranceStream(microphone, detector, pause=pause, duration=duration)
+                click.echo(f"Listening on {microphone.device['name']}; Ctrl-C to stop.", err=True)
                 utterances = stream.utterances(until_silence)
                 try:
                     for start, end, samples in utterances:

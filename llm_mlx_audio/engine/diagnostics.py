@@ -98,14 +98,18 @@ def g2p_report() -> dict:
 
 def audio_devices_report() -> dict:
     """PortAudio and its devices, as `llm speak --play` (and `llm listen`) will see them."""
+    from ..audio.portaudio import quiet_native_stderr
+
     try:
-        import sounddevice
+        with quiet_native_stderr():
+            import sounddevice
     except OSError as error:
         return {"portaudio": False, "error": str(error).splitlines()[0], "fix": _portaudio_fix()}
     except ImportError as error:
         return {"portaudio": False, "error": str(error), "fix": "pip install sounddevice"}
     try:
-        devices = sounddevice.query_devices()
+        with quiet_native_stderr():
+            devices = sounddevice.query_devices()
         default_in, default_out = sounddevice.default.device
     except Exception as error:  # noqa: BLE001 (PortAudio reports anything as PortAudioError)
         return {

@@ -6,7 +6,11 @@ the played replies, transcribed back, must contain the prompts' words, and llm's
 logs must hold one conversation with two responses.
 """
 
+import http.server
 import json
+import pathlib
+import socket
+import threading
 
 import numpy as np
 import pytest
@@ -98,3 +102,74 @@ def test_unknown_model_and_tool_are_one_line(setup):
         assert result.stderr.decode().strip().splitlines() == [
             message + (" (see `llm tools`)" if "tool" in message else "")
         ]
+
+
+class RateLimited(http.server.BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint that is always over its rate limit."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = json.dumps(
+            {"error": {"message": "Rate limit reached for requests", "code": "rate_limit_exceeded"}}
+        )
+        self.send_response(429)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Retry-After", "0")
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def openai_models(setup, tmp_path):
+    """Two llm OpenAI models on loopback: one rate-limited, one whose server is not there."""
+    env, _ = setup
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RateLimited)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with socket.socket() as probe:  # a port with nothing listening on it
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    config = pathlib.Path(env["LLM_USER_PATH"]) / "extra-openai-models.yaml"
+    config.write_text(
+        f"- model_id: limited\n  model_name: gpt-4o-mini\n  api_base: http://127.0.0.1:{server.server_port}/v1\n"
+        f"- model_id: unreachable\n  model_name: gpt-4o-mini\n  api_base: http://127.0.0.1:{closed}/v1\n"
+    )
+    yield {**env, "OPENAI_API_KEY": "sk-test"}
+    config.unlink()
+    server.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ("limited", "Error: limited: HTTP 429 - Rate limit reached for requests"),
+        ("unreachable", "Error: unreachable: Connection error"),
+    ],
+)
+def test_llm_errors_are_one_line_each_turn_and_the_chat_goes_on(openai_models, setup, model, message):
+    env, played = setup
+    played.unlink(missing_ok=True)
+    result = llm_subprocess(
+        "audio",
+        "chat",
+        "-m",
+        model,
+        "--transcription-model",
+        "whisper-tiny.en",
+        "--turns",
+        "2",
+        "-n",
+        env=openai_models,
+        timeout=600,
+    )
+    out, err = result.stdout.decode(), result.stderr.decode()
+    assert result.returncode == 0, err
+    assert sum(line.startswith("you: ") for line in out.splitlines()) == 2, out
+    errors = [line for line in err.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 2 and all(line.startswith(message) for line in errors), err
+    assert "Traceback" not in err
+    # and it was said aloud, once a turn
+    pcm = np.frombuffer(played.read_bytes(), "<i2").astype(np.float32) / 32768
+    assert len(pcm) > 24000, "the error was not spoken"
