@@ -90,7 +90,7 @@ class PrivatePulse:
     def play(self, wav_path) -> subprocess.Popen:
         """Say a wav file into the microphone, in real time (returns at once)."""
         return subprocess.Popen(
-            ["paplay", "--device=micsink", str(wav_path)],
+            ["paplay", "--device=micsink", "--latency-msec=30", str(wav_path)],
             env=self._env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -105,7 +105,8 @@ class Recorder:
 
     def __init__(self, pulse: PrivatePulse):
         self._process = subprocess.Popen(
-            ["parec", "--device=spk.monitor", "--format=s16le", f"--rate={RECORD_RATE}", "--channels=1"],
+            ["parec", "--device=spk.monitor", "--format=s16le", f"--rate={RECORD_RATE}", "--channels=1"]
+            + ["--latency-msec=20"],  # parec's default waits about a second per delivery
             env=pulse._env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -21,6 +21,7 @@ from ..errors import AudioError
 from .portaudio import quiet_native_stderr, sounddevice
 
 QUEUE_SECONDS = 300  # audio the queue holds before it drops
+FIRST_AUDIO_SECONDS = 10  # a device that has delivered nothing by then is not working
 
 
 def list_devices() -> list[dict]:
@@ -94,6 +95,7 @@ class Microphone:
         self._block = max(1, int(self.device_rate * block_seconds))
         self._queue: queue.Queue = queue.Queue(maxsize=max(8, int(QUEUE_SECONDS / block_seconds)))
         self._stopped = threading.Event()
+        self._flowing = threading.Event()
         self.dropped_blocks = 0
         #: While True the callback throws input away (half-duplex: our own voice is playing).
         self.muted = False
@@ -107,6 +109,14 @@ class Microphone:
                 self._open(sd)
         except Exception as e:  # noqa: BLE001
             raise AudioError(f"Cannot open the input device '{self.device['name']}': {_reason(e)}") from None
+        # Some stacks (ALSA's pulse plugin) take a while to deliver the first block: return once
+        # audio flows, so that whoever says "listening" is telling the truth.
+        if not self._flowing.wait(FIRST_AUDIO_SECONDS):
+            self.__exit__(None, None, None)
+            raise AudioError(
+                f"The input device '{self.device['name']}' opened but delivers no audio; "
+                "try another --device (see `llm audio devices`)"
+            )
         return self
 
     def _open(self, sd):
@@ -116,6 +126,7 @@ class Microphone:
             channels=1,
             dtype="int16",  # every device has it; float32 through ALSA's plug is not faithful
             blocksize=self._block,
+            latency="low",  # a live listener wants the audio as soon as it is spoken
             callback=self._callback,
         )
         self._stream.start()
@@ -133,6 +144,7 @@ class Microphone:
         self._stopped.set()
 
     def _callback(self, data, frames, time_info, status):
+        self._flowing.set()
         if self.muted:
             return
         try:

@@ -11,6 +11,7 @@ never answers itself through the speakers. With --barge-in (headphones) speech s
 the reply and is taken as the next prompt.
 """
 
+import logging
 import re
 import sys
 import time
@@ -21,6 +22,7 @@ from ..errors import AudioError
 from .user_errors import user_errors
 from .verbose import show_details, verbose_option
 
+logger = logging.getLogger(__name__)
 FATAL_LLM_ERRORS = ("NeedsKeyException", "UnknownModelError")
 #: Half-duplex keeps the microphone muted this long after the reply has played: the
 #: room's echo, and the output's own buffering, outlast the last sample written.
@@ -82,14 +84,19 @@ def chat(
     log = not no_log and logging_on()
     exchanges = 0
     with registry.speech_detector() as detector:
-        listener.preload()
-        speaker.preload()
+        _warm_up(listener, speaker, voice)
         with microphone:
             stream = UtteranceStream(microphone, detector)
             click.echo(f"Talking with {language_model.model_id}; Ctrl-C to end.", err=True)
             try:
                 for _, _, samples in stream.utterances():
+                    began = time.perf_counter()
                     heard = listener.transcribe(samples, vad=False).text
+                    logger.debug(
+                        "heard %.1f s of speech, transcribed in %.2f s",
+                        len(samples) / 16000,
+                        time.perf_counter() - began,
+                    )
                     if not heard:
                         continue
                     click.echo(f"you: {heard}")
@@ -107,6 +114,18 @@ def chat(
                         break
             except KeyboardInterrupt:
                 click.echo("", err=True)
+
+
+def _warm_up(listener, speaker, voice) -> None:
+    """Load both models and run each once, so the first exchange is as quick as the rest
+    (the first transcription and the voice's first use cost a second more)."""
+    import numpy as np
+
+    listener.preload()
+    speaker.preload()
+    listener.transcribe(np.zeros(16000, np.float32), vad=False)
+    for _ in speaker.iter_speech("Hello.", voice=voice):
+        pass
 
 
 def _reply(response, model_id, speaker, voice, output, stream, barge_in) -> bool:
@@ -130,10 +149,14 @@ def _reply(response, model_id, speaker, voice, output, stream, barge_in) -> bool
         except Exception as e:  # noqa: BLE001  (a plugin's network or rate-limit error)
             failure.append(e)
 
-    player = None
+    player = None  # opened with the first audio: a running stream slows the first sentence
     stream.microphone.muted = not barge_in
     try:
+        began = time.perf_counter()
         for audio in stream_speech(speaker, text(), voice=voice):
+            if began:
+                logger.debug("first audio of the reply after %.2f s", time.perf_counter() - began)
+                began = None
             if player is None:
                 player = StreamPlayer(audio.sample_rate, device=output)
             player.feed(audio.samples)
