@@ -21,9 +21,10 @@ def register_models(register):
 
 @llm.hookimpl
 def register_fragment_loaders(register):
-    from .llm_tools import transcript_fragment
+    from .llm_tools import diarized_transcript_fragment, transcript_fragment
 
     register("transcript", transcript_fragment)
+    register("transcript_diarized", diarized_transcript_fragment)
 
 
 @llm.hookimpl

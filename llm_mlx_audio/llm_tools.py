@@ -15,19 +15,37 @@ def transcript_fragment(argument: str) -> llm.Fragment:
     The transcript is cached by the file's content hash, so reusing the same
     memo does not transcribe it again.
     """
+    return _fragment(argument, diarize=False)
+
+
+def diarized_transcript_fragment(argument: str) -> llm.Fragment:
+    """`-f transcript_diarized:meeting.m4a`: the transcript as a line per speaker turn
+    (SPEAKER_1: ...), so a model can say who promised what."""
+    return _fragment(argument, diarize=True)
+
+
+def _fragment(argument: str, diarize: bool) -> llm.Fragment:
     from . import transcript_cache
+    from .audio.writers import format_transcript
+    from .errors import AudioError
     from .registry import find_model
 
     path = Path(argument).expanduser()
     if not path.is_file():
         raise ValueError(f"{argument}: no such audio file")
     model = find_model("transcription", None)
+    key = model.model_id + (" diarized" if diarize else "")
     digest = transcript_cache.content_hash(path)
-    transcript = transcript_cache.lookup(digest, model.model_id)
+    transcript = transcript_cache.lookup(digest, key)
     if transcript is None:
-        transcript = model.transcribe(str(path))
-        transcript_cache.store(digest, model.model_id, transcript)
-    return llm.Fragment(transcript.text, f"transcript:{path.resolve()}")
+        try:
+            transcript = model.transcribe(str(path), diarize=True) if diarize else model.transcribe(str(path))
+        except AudioError as error:
+            raise ValueError(str(error)) from None
+        transcript_cache.store(digest, key, transcript)
+    prefix = "transcript_diarized" if diarize else "transcript"
+    text = format_transcript(transcript, "text").rstrip("\n") if diarize else transcript.text
+    return llm.Fragment(text, f"{prefix}:{path.resolve()}")
 
 
 def transcribe_audio(path: str, language: str | None = None) -> str:

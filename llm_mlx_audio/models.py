@@ -62,6 +62,7 @@ class Word:
     end: float
     word: str
     probability: float | None = None
+    speaker: str | None = None
 
 
 @dataclasses.dataclass
@@ -70,6 +71,8 @@ class Segment:
     end: float
     text: str
     words: list[Word] = dataclasses.field(default_factory=list)
+    #: Who said it (diarized transcripts): a label of Transcript.speakers.
+    speaker: str | None = None
 
 
 @dataclasses.dataclass
@@ -89,6 +92,8 @@ class Transcript:
     language_probability: float | None = None
     #: "transcribe", or "translate" when the text is an English translation of the speech.
     task: str = "transcribe"
+    #: Diarized transcripts: the speakers' labels in order of first appearance ([] otherwise).
+    speakers: list[str] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -236,6 +241,8 @@ class TranscriptionModel(_AudioModel):
     supports_word_timestamps = False
     #: Whether task="translate" (speech in any language to English text) works.
     supports_translation = False
+    #: Whether diarize=True (a speaker label on every segment) works.
+    supports_diarization = False
 
     def transcribe_samples(
         self,
@@ -262,15 +269,19 @@ class TranscriptionModel(_AudioModel):
         vad_options=None,
         batch_size: int | None = None,
         progress: bool = False,
+        diarize: bool = False,
+        speakers: int | None = None,
     ) -> Transcript:
         """Transcribe a path, bytes, or samples already at input_sample_rate.
 
         task="translate" turns speech in any language into English text (models with
         supports_translation). vad, vad_options, batch_size and progress are for engines
         that cut speech with a voice activity detector and decode windows in batches
-        (the MLX engine); others ignore them.
+        (the MLX engine); others ignore them. diarize labels every segment with its
+        speaker (models with supports_diarization; speakers: their number, if known).
         """
         check_task(self, task)
+        check_diarization(self, diarize)
         samples = load_samples(audio, self.input_sample_rate)
         transcript = self.transcribe_samples(
             samples,
@@ -297,6 +308,15 @@ def check_task(model: TranscriptionModel, task: str) -> None:
         raise AudioError(
             f"{model.model_id} cannot translate (it is an English-only model); "
             "use a multilingual one such as whisper-base"
+        )
+
+
+def check_diarization(model: TranscriptionModel, diarize: bool) -> None:
+    """Refuse, in one line that says which can, a model that cannot tell speakers apart."""
+    if diarize and not model.supports_diarization:
+        raise AudioError(
+            f"{model.model_id} cannot tell speakers apart; the MLX engine's Whisper models can "
+            "(for example whisper-base or whisper-tiny.en)"
         )
 
 

@@ -54,6 +54,7 @@ def transcript_from_dict(data: dict) -> Transcript:
             end=s["end"],
             text=s["text"],
             words=[Word(**w) for w in s.get("words", [])],
+            speaker=s.get("speaker"),
         )
         for s in data.get("segments", [])
     ]
@@ -65,4 +66,5 @@ def transcript_from_dict(data: dict) -> Transcript:
         has_timestamps=data.get("has_timestamps", True),
         language_probability=data.get("language_probability"),
         task=data.get("task", "transcribe"),
+        speakers=list(data.get("speakers") or []),
     )

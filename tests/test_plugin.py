@@ -145,3 +145,53 @@ def test_the_python_api_finds_plugin_models(beep_plugin):
     audio = llm_mlx_audio.get_speech_model("beep").speak("one two", voice="high", speed=2.0, normalize=False)
     assert audio.sample_rate == 8000
     assert len(audio.samples) == 2 * int(8000 * 0.1 * 3 / 2.0)
+
+
+COUNT_PLUGIN = textwrap.dedent(
+    '''
+    """A test-only transcription engine that says how long the audio is; it cannot diarize."""
+    import llm
+    from llm_mlx_audio import Transcript, TranscriptionModel
+
+
+    class Counter(TranscriptionModel):
+        model_id = "counter"
+
+        def transcribe_samples(self, samples, *, language, prompt, temperature, word_timestamps):
+            return Transcript(text=f"{len(samples)} samples")
+
+
+    @llm.hookimpl
+    def register_transcription_models(register):
+        register(Counter())
+    '''
+)
+
+
+@pytest.fixture
+def count_plugin(tmp_path):
+    from llm.plugins import pm
+
+    sys.path.insert(0, str(tmp_path))
+    (tmp_path / "count_plugin.py").write_text(COUNT_PLUGIN)
+    import count_plugin
+
+    pm.register(count_plugin, name="count_plugin")
+    yield
+    pm.unregister(name="count_plugin")
+    sys.path.remove(str(tmp_path))
+    sys.modules.pop("count_plugin", None)
+
+
+def test_a_plugin_model_that_cannot_diarize_says_which_can(count_plugin, llm_cli, tmp_path):
+    from spoken_clips import speech_wav
+
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(speech_wav("Hello there."))
+    assert llm_cli("transcribe", str(clip), "-m", "counter", "-n").stdout.endswith(" samples\n")
+    result = llm_cli("transcribe", str(clip), "-m", "counter", "--diarize", "-n")
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "Error: counter cannot tell speakers apart; the MLX engine's Whisper models can "
+        "(for example whisper-base or whisper-tiny.en)"
+    ]

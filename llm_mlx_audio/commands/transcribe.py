@@ -58,6 +58,13 @@ from .verbose import quiet_notices, show_details, verbose_option
     show_default=True,
     help="Speech windows decoded at once",
 )
+@click.option("--diarize", is_flag=True, help="Label who spoke when (SPEAKER_1, SPEAKER_2, ...)")
+@click.option(
+    "--speakers", "speaker_count", help="How many speakers there are (default: estimated); implies --diarize"
+)
+@click.option(
+    "--speaker-names", help='Names for the speakers in order of appearance, e.g. "Ana,Ben"; implies --diarize'
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar")
 @click.option("-o", "--output", help="Write the transcript to this file")
 @click.option(
@@ -83,6 +90,9 @@ def transcribe(
     vad_threshold,
     min_silence,
     batch_size,
+    diarize,
+    speaker_count,
+    speaker_names,
     quiet,
     output,
     output_dir,
@@ -103,18 +113,24 @@ def transcribe(
         cat memo.m4a | llm transcribe -
         llm transcribe *.mp3 --output-dir subtitles --format srt
         llm transcribe interview.mp3 --task translate
+        llm transcribe meeting.m4a --diarize --speaker-names "Ana,Ben"
 
     Silence, noise and music are skipped (voice activity detection) and the
     speech is decoded in batches of windows; --no-vad decodes everything.
     """
     show_details(verbose)
     # Output for programs: no advice on stderr while this command runs (restored after).
-    click.get_current_context().with_resource(quiet_notices(format in ("json", "verbose_json")))
-    from .. import registry
+    click.get_current_context().with_resource(
+        quiet_notices(format in ("json", "verbose_json", "diarized_json"))
+    )
+    from .. import registry, speakers
     from ..files import check_writable, write_atomically
     from ..llm_models import log_transcript
-    from ..models import check_task
+    from ..models import check_diarization, check_task
 
+    count = _speaker_count(speaker_count)
+    names = speakers.parse_names(speaker_names, count)
+    diarize = diarize or count is not None or bool(names) or format == "diarized_json"
     if output and output_dir:
         raise AudioError("Use either -o or --output-dir, not both")
     if files.count("-") > 1:
@@ -138,6 +154,7 @@ def transcribe(
 
     transcription_model = registry.find_model("transcription", model)
     check_task(transcription_model, task)
+    check_diarization(transcription_model, diarize)
     from .warm import find_server
 
     server = None if Path(transcription_model.model_id).is_absolute() else find_server(local)
@@ -149,6 +166,8 @@ def transcribe(
         batch_size=batch_size,
         progress=not quiet,
     )
+    if diarize:
+        long_form.update(diarize=True, speakers=count)
     log = not no_log and _loggable(transcription_model.model_id)
     failures = []
     results = []
@@ -158,6 +177,8 @@ def transcribe(
             transcript = _warm_or_local(
                 transcription_model, source, options, word_timestamps, long_form, server
             )
+            if names:
+                speakers.rename(transcript, names)
             if log:
                 log_transcript(transcription_model.model_id, source, transcript, {**options, "task": task})
             if dest is not None:
@@ -194,6 +215,21 @@ def _warm_or_local(model, source, options, word_timestamps, long_form, server):
         except ServerUnavailable:
             pass
     return model.transcribe(source, word_timestamps=word_timestamps, **options, **long_form)
+
+
+def _speaker_count(value):
+    """--speakers as a number of speakers, or one line saying what it must be."""
+    if value is None:
+        return None
+    from ..audio.speaker_clustering import MAX_SPEAKERS
+
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_SPEAKERS:
+        raise AudioError(f"--speakers must be a whole number from 1 to {MAX_SPEAKERS}, not {value!r}")
+    return count
 
 
 def _loggable(model_id):

@@ -90,6 +90,10 @@ def transcript(server: dict, model_id: str, source, options: dict, word_timestam
         fields["min_silence_ms"] = str(long_form["vad_options"].min_silence_ms)
     if long_form.get("batch_size"):
         fields["batch_size"] = str(long_form["batch_size"])
+    if long_form.get("diarize"):
+        fields["diarize"] = "true"
+        if long_form.get("speakers"):
+            fields["speakers"] = str(long_form["speakers"])
     if word_timestamps:
         fields["timestamp_granularities[]"] = "word"
     boundary = uuid.uuid4().hex

@@ -123,4 +123,22 @@ def ensure_vad():
     return dest
 
 
+SPEAKER_FOLDER = "ge2e-speaker-encoder"
+
+
+def ensure_speaker_encoder():
+    """The converted GE2E speaker encoder folder (from resemblyzer's wheel, once); None if absent."""
+    from .importers import resemblyzer_ge2e
+    from .importing import converted_path, store_converted
+
+    dest = converted_path(SPEAKER_FOLDER)
+    with _converting:
+        if not (dest / "config.json").exists():
+            source = resemblyzer_ge2e.packaged_source()
+            if source is None:
+                return None
+            store_converted(SPEAKER_FOLDER, lambda tmp: resemblyzer_ge2e.convert(source, tmp))
+    return dest
+
+
 _converting = threading.Lock()

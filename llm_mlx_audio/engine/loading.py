@@ -54,6 +54,8 @@ def _load_stock(path: Path, kind: str, model_id: str, model_type: str):
             from mlx_audio.tts.utils import load_model
         elif kind == "vad":
             from mlx_audio.vad.utils import load_model
+        elif kind == "speaker":  # GE2E: our own MLX module (mlx-audio has no speaker encoder)
+            from .speaker_encoder import load_model
         else:
             from mlx_audio.stt.utils import load_model
         with patches.loading(model_type):

@@ -40,6 +40,9 @@ class LongFormOptions:
     batch_size: int = DEFAULT_BATCH_SIZE
     vad: VadOptions = dataclasses.field(default_factory=VadOptions)
     progress: bool = True
+    #: Label every segment with its speaker (a third pass: the speaker encoder).
+    diarize: bool = False
+    speakers: int | None = None
 
 
 @contextlib.contextmanager
@@ -55,10 +58,29 @@ def vad_model() -> Iterator[object | None]:
         yield loaded.model
 
 
-def transcribe(loaded, pieces, vad_lease, options: LongFormOptions) -> Transcript:
-    """The transcript of the audio that pieces() yields (a fresh iterator per call)."""
+def transcribe(loaded, pieces, vad_lease, options: LongFormOptions, speaker_lease=None) -> Transcript:
+    """The transcript of the audio that pieces() yields (a fresh iterator per call).
+
+    With options.diarize (and the speaker encoder's lease), words are timed whether or
+    not they were asked for, so that a segment can be split where its speaker changes.
+    """
     thread = get_mlx_thread()
     probabilities, total = _speech_probabilities(thread, vad_lease, pieces())
+    if options.diarize:
+        from .. import speakers
+        from . import diarization
+
+        wanted_words = options.word_timestamps
+        options = dataclasses.replace(options, word_timestamps=True, diarize=False)
+        transcript = transcribe_regions(loaded, pieces, probabilities, total, options)
+        turns = diarization.diarize(pieces(), probabilities, total, speaker_lease, options.speakers)
+        return speakers.label(transcript, turns, keep_words=wanted_words)
+    return transcribe_regions(loaded, pieces, probabilities, total, options)
+
+
+def transcribe_regions(loaded, pieces, probabilities, total, options: LongFormOptions) -> Transcript:
+    """The transcript, given the VAD's scores of the whole recording."""
+    thread = get_mlx_thread()
     duration = total / RATE
     regions = speech_regions(probabilities, total, options.vad)
     windows = pack_windows(regions)

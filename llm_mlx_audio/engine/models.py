@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..errors import AudioError
 from ..models import Audio, SpeechModel, TranscriptionModel, load_samples
 from ..text.sentences import chunk_text
 from . import detection, inference, loading
@@ -95,6 +96,8 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
     supports_prompt = True
     supports_temperature = True
     supports_word_timestamps = True
+    #: The speaker encoder runs on the VAD's regions, beside batched Whisper.
+    supports_diarization = True
 
     @functools.cached_property
     def supports_translation(self) -> bool:
@@ -123,15 +126,31 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
         vad_options=None,
         batch_size=None,
         progress=False,
+        diarize=False,
+        speakers=None,
     ):
-        """Whisper with the VAD and batched windows (long_form); other families as before."""
-        from ..models import check_task
-        from . import batched_whisper, long_form
+        """Whisper with the VAD and batched windows (long_form); other families as before.
+
+        Diarization needs the VAD's regions, so it turns the VAD on whatever vad says.
+        """
+        from ..models import check_diarization, check_task
+        from . import batched_whisper, diarization, long_form
         from .thread import get_mlx_thread
 
         check_task(self, task)
+        check_diarization(self, diarize)
+        vad = vad or diarize
         pieces = _pieces_of(audio, self.input_sample_rate)
-        with self._use() as loaded, long_form.vad_model() if vad else contextlib.nullcontext() as vad_lease:
+        with (
+            diarization.speaker_model() if diarize else contextlib.nullcontext() as speaker_lease,
+            self._use() as loaded,
+            long_form.vad_model() if vad else contextlib.nullcontext() as vad_lease,
+        ):
+            if diarize and (vad_lease is None or not batched_whisper.is_batched_whisper(loaded)):
+                raise AudioError(
+                    f"{self.model_id} cannot tell speakers apart here: diarization needs a Whisper model "
+                    "and the VAD (pip install 'llm-mlx-audio[offline]')"
+                )
             if vad_lease is None or not batched_whisper.is_batched_whisper(loaded):
                 samples = load_samples(audio, self.input_sample_rate)
                 transcript = get_mlx_thread().run(
@@ -155,10 +174,12 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
                     word_timestamps=word_timestamps,
                     batch_size=batch_size or long_form.DEFAULT_BATCH_SIZE,
                     progress=progress,
+                    diarize=diarize,
+                    speakers=speakers,
                 )
                 if vad_options is not None:
                     options.vad = vad_options
-                transcript = long_form.transcribe(loaded, pieces, vad_lease, options)
+                transcript = long_form.transcribe(loaded, pieces, vad_lease, options, speaker_lease)
         transcript.task = task
         return transcript
 

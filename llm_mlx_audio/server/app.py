@@ -27,7 +27,16 @@ from .. import registry
 from ..audio import encode, writers
 from ..audio.speech_regions import VadOptions
 from ..errors import AudioDecodeError, AudioError
-from ..models import DEFAULT_BATCH_SIZE, MAX_SPEED, MIN_SPEED, Audio, TranscriptionModel, check_task
+from ..models import (
+    DEFAULT_BATCH_SIZE,
+    MAX_SPEED,
+    MIN_SPEED,
+    Audio,
+    TranscriptionModel,
+    check_diarization,
+    check_task,
+)
+from ..speakers import parse_names, rename
 from ..streaming import stream_speech
 from . import DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_MB
 from .admission import Admission, run_model_work
@@ -90,6 +99,12 @@ class TranscriptionForm(BaseModel):
     min_silence_ms: int = Field(VadOptions.min_silence_ms, ge=100, le=30000)
     batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, le=64)
     task: Literal["transcribe", "translate"] = "transcribe"
+    # Diarization: OpenAI's known_speaker_names[] (given in order of appearance here: no
+    # voice samples are matched); diarize and speakers are extensions (response_format
+    # diarized_json diarizes on its own).
+    known_speaker_names: list[str] = Field(default_factory=list, alias="known_speaker_names[]", max_length=20)
+    diarize: bool = False
+    speakers: int | None = Field(None, ge=1, le=20)
 
 
 class TranslationForm(BaseModel):
@@ -293,6 +308,8 @@ def _transcription_form(fields, form_class=TranscriptionForm):
             continue
         if name in ("timestamp_granularities[]", "timestamp_granularities"):
             values.setdefault("timestamp_granularities[]", []).extend(items)
+        elif name in ("known_speaker_names[]", "known_speaker_names"):
+            values.setdefault("known_speaker_names[]", []).extend(items)
         else:
             values[name] = items[-1]
     try:
@@ -318,6 +335,16 @@ def transcribe_response(form: TranscriptionForm, data: bytes, filename: str | No
         check_task(model, form.task)
     except AudioError as error:
         raise ApiError(400, str(error), param="model", code="translation_unsupported") from None
+    diarize = getattr(form, "diarize", False) or form.response_format == "diarized_json"
+    names = getattr(form, "known_speaker_names", [])
+    diarize = diarize or bool(names)
+    if diarize:
+        try:
+            check_diarization(model, True)
+            parse_names(",".join(names), getattr(form, "speakers", None))
+        except AudioError as error:
+            raise ApiError(400, str(error), param="model", code="diarization_unsupported") from None
+    extra = {"diarize": True, "speakers": getattr(form, "speakers", None)} if diarize else {}
     try:
         transcript = model.transcribe(
             data,
@@ -329,12 +356,15 @@ def transcribe_response(form: TranscriptionForm, data: bytes, filename: str | No
             vad=form.vad,
             vad_options=VadOptions(threshold=form.vad_threshold, min_silence_ms=form.min_silence_ms),
             batch_size=form.batch_size,
+            **extra,
         )
     except AudioDecodeError as error:
         label = f"The uploaded file {filename!r}" if filename else "The uploaded file"
         raise ApiError(
             400, f"{label} cannot be decoded: {error}", param="file", code="invalid_audio"
         ) from None
+    if names:
+        rename(transcript, names)
     fmt = form.response_format
     if fmt == "transcript":
         return JSONResponse(transcript.to_dict())

@@ -122,8 +122,8 @@ def adapt(model, kind: str, skip=()) -> dict:
     changed: load it again and pass that name in ``skip``). An AudioError (a missing
     package the user can install) is the user's to see and passes through.
     """
-    if kind not in ("speech", "transcription", "vad"):
-        raise ValueError(f"kind must be 'speech', 'transcription' or 'vad', not {kind!r}")
+    if kind not in ("speech", "transcription", "vad", "speaker"):
+        raise ValueError(f"kind must be 'speech', 'transcription', 'vad' or 'speaker', not {kind!r}")
     extra: dict = {}
     for name, applies, apply in _ADAPTATIONS:
         if name in skip or not applies(model, kind):

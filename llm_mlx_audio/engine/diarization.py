@@ -1,0 +1,82 @@
+"""Who spoke when: the speaker encoder over the VAD's speech, clustered into speakers.
+
+The third pass of a diarized transcription (``long_form``): the VAD's scores, already
+computed, give finer speech regions than transcription uses (pauses from 0.25 s
+split them, so windows rarely hold silence), the encoder (GE2E, on the MLX thread,
+through the pool) turns windows of 1.5 s into vectors, a batch at a time while the
+recording streams, and ``audio/speaker_clustering`` groups them. Only the vectors are
+kept (1 KB a window): an hour of speech is a few MB.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from ..audio.speaker_clustering import cluster
+from ..audio.speaker_turns import Turn, embedding_windows, turns
+from ..audio.speech_regions import VadOptions, speech_regions
+from ..errors import AudioError
+from . import embedded, loading, speaker_encoder
+from .pool import estimate_size, get_pool
+from .thread import get_mlx_thread
+
+#: Speech regions for the encoder: short pauses count, little padding.
+SPEAKER_VAD = VadOptions(min_silence_ms=250, pad_ms=50)
+BATCH = 64  # windows per encoder job on the MLX thread
+
+
+@contextlib.contextmanager
+def speaker_model() -> Iterator[object]:
+    """The speaker encoder from the pool (converted from its wheel on first use)."""
+    path = embedded.ensure_speaker_encoder()
+    if path is None:
+        from .importers.resemblyzer_ge2e import INSTALL_HINT
+
+        raise AudioError(f"Diarization needs the GE2E speaker encoder: {INSTALL_HINT}")
+    with get_pool().use(
+        str(path.resolve()),
+        lambda: loading.load(path, "speaker", "ge2e-speaker-encoder"),
+        estimate_size(path),
+    ) as loaded:
+        yield loaded.model
+
+
+def diarize(pieces, probabilities, total: int, encoder, speakers: int | None = None) -> list[Turn]:
+    """Speaker turns of the audio that pieces yields, given the VAD's scores of it."""
+    import numpy as np
+
+    regions = speech_regions(probabilities, total, SPEAKER_VAD)
+    windows = embedding_windows(regions)
+    if not windows:
+        return []
+    thread = get_mlx_thread()
+    vectors = []
+    batch = []
+    for audio in _ranges_audio(pieces, windows):
+        batch.append(audio)
+        if len(batch) == BATCH:
+            vectors.append(thread.run(speaker_encoder.embed, encoder, batch))
+            batch = []
+    if batch:
+        vectors.append(thread.run(speaker_encoder.embed, encoder, batch))
+    labels = cluster(np.concatenate(vectors), speakers=speakers)
+    return turns(regions, windows, labels)
+
+
+def _ranges_audio(pieces, ranges):
+    """The audio of each (start, end) sample range, in order (ranges may overlap)."""
+    import numpy as np
+
+    pieces = iter(pieces)
+    buffer, start = np.zeros(0, np.float32), 0
+    for k, (first, last) in enumerate(ranges):
+        while start + len(buffer) < last:
+            piece = next(pieces, None)
+            if piece is None:
+                break
+            buffer = np.concatenate([buffer, piece])
+        yield np.array(buffer[max(first - start, 0) : last - start], np.float32)
+        keep = ranges[k + 1][0] if k + 1 < len(ranges) else last
+        if keep > start:
+            buffer, start = buffer[keep - start :], keep

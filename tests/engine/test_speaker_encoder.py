@@ -1,0 +1,118 @@
+"""The GE2E speaker encoder: read from resemblyzer's wheel without torch, run as an MLX model.
+
+The original runtime is torch (gigabytes, not installable here), so the reference is
+written from the definitions instead: resemblyzer's features as resemblyzer computes
+them (librosa's melspectrogram, a test dependency) and PyTorch's LSTM equations
+(two biases, gates i, f, g, o) over the file's own weights, read by our reader. The
+converted model must give the same vectors (cosine above 0.99; in fact 1 - 1e-6).
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+from spoken_clips import HAVE_ESPEAK, speech_samples
+
+from llm_mlx_audio.engine import speaker_encoder
+from llm_mlx_audio.engine.importers import resemblyzer_ge2e, torch_legacy
+
+SOURCE = resemblyzer_ge2e.packaged_source()
+pytestmark = pytest.mark.skipif(SOURCE is None, reason=resemblyzer_ge2e.INSTALL_HINT)
+
+
+@pytest.fixture(scope="module")
+def state():
+    return torch_legacy.load(SOURCE)["model_state"]
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory, state):
+    folder = tmp_path_factory.mktemp("ge2e")
+    resemblyzer_ge2e.convert(SOURCE, folder)
+    return speaker_encoder.load_model(folder)
+
+
+def test_the_legacy_torch_file_reads_without_torch(state):
+    assert state["lstm.weight_ih_l0"].shape == (1024, 40)
+    assert state["lstm.weight_hh_l2"].shape == (1024, 256)
+    assert state["linear.weight"].shape == (256, 256)
+    assert all(v.dtype == np.float32 for v in state.values())
+    # views into one shared storage land at their own offsets
+    assert not np.array_equal(state["lstm.bias_ih_l0"], state["lstm.bias_hh_l0"])
+
+
+def test_a_weights_file_that_names_other_code_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    with open(path, "wb") as f:
+        for header in (torch_legacy.MAGIC, torch_legacy.PROTOCOL, {"little_endian": True}):
+            pickle.dump(header, f)
+        f.write(b"cos\nsystem\n(S'echo owned'\ntR.")  # a classic pickle calling os.system
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load os.system"):
+        torch_legacy.load(path)
+
+
+def reference_embedding(state, samples):
+    """resemblyzer's VoiceEncoder on one window, from its definitions (no torch)."""
+    import librosa
+
+    level = 10 ** (speaker_encoder.TARGET_DBFS / 20) / np.sqrt(np.mean(samples.astype(np.float64) ** 2))
+    mels = librosa.feature.melspectrogram(
+        y=samples * level, sr=16000, n_fft=400, hop_length=160, n_mels=40
+    ).T.astype(np.float64)
+    x = mels
+    for layer in range(3):
+        w_ih, w_hh = state[f"lstm.weight_ih_l{layer}"], state[f"lstm.weight_hh_l{layer}"]
+        b = state[f"lstm.bias_ih_l{layer}"] + state[f"lstm.bias_hh_l{layer}"]
+        h, c, out = np.zeros(256), np.zeros(256), []
+        for frame in x:
+            i, f, g, o = np.split(w_ih @ frame + w_hh @ h + b, 4)
+            c = 1 / (1 + np.exp(-f)) * c + 1 / (1 + np.exp(-i)) * np.tanh(g)
+            h = 1 / (1 + np.exp(-o)) * np.tanh(c)
+            out.append(h)
+        x = np.array(out)
+    raw = np.maximum(state["linear.weight"] @ x[-1] + state["linear.bias"], 0)
+    return raw / np.linalg.norm(raw)
+
+
+@pytest.mark.skipif(not HAVE_ESPEAK, reason="espeak-ng missing")
+@pytest.mark.parametrize("use_numpy", [False, True], ids=["mlx", "numpy-cpu-path"])
+def test_the_converted_encoder_matches_the_original_network(encoder, state, use_numpy):
+    pytest.importorskip("librosa")
+    windows = [
+        speech_samples(text)[:24000] for text in ("Please send me the report.", "The weather is cold.")
+    ]
+    ours = speaker_encoder.embed(encoder, windows, use_numpy=use_numpy)
+    for vector, window in zip(ours, windows, strict=True):
+        assert float(vector @ reference_embedding(state, window)) > 0.99
+
+
+def test_the_mlx_and_numpy_paths_agree_on_a_batch(encoder):
+    rng = np.random.default_rng(0)
+    windows = [0.1 * rng.standard_normal(24000).astype(np.float32) for _ in range(5)] + [
+        0.1 * rng.standard_normal(9000).astype(np.float32)
+    ]
+    mlx = speaker_encoder.embed(encoder, windows, use_numpy=False)
+    cpu = speaker_encoder.embed(encoder, windows, use_numpy=True)
+    np.testing.assert_allclose(mlx, cpu, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(mlx, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.skipif(not HAVE_ESPEAK, reason="espeak-ng missing")
+def test_one_voice_is_closer_to_itself_than_to_another(encoder):
+    def vector(text, voice):
+        return speaker_encoder.embed(encoder, [speech_samples(text, voice=voice)[:24000]])[0]
+
+    male_a = vector("Please send me the report before the meeting.", "en-us+m1")
+    male_b = vector("The weather has been cold and windy all week.", "en-us+m1")
+    female = vector("The weather has been cold and windy all week.", "en-us+f4")
+    assert male_a @ male_b > male_a @ female + 0.15
+
+
+def test_mel_features_are_librosas():
+    librosa = pytest.importorskip("librosa")
+    from llm_mlx_audio.audio.mel_features import mel_filters, mel_power
+
+    samples = 0.1 * np.random.default_rng(1).standard_normal(16000 * 2).astype(np.float32)
+    expected = librosa.feature.melspectrogram(y=samples, sr=16000, n_fft=400, hop_length=160, n_mels=40).T
+    np.testing.assert_allclose(mel_power(samples), expected, rtol=1e-4, atol=1e-6 * expected.max())
+    np.testing.assert_allclose(mel_filters(), librosa.filters.mel(sr=16000, n_fft=400, n_mels=40), atol=1e-7)
