@@ -238,6 +238,7 @@ def doctor_report() -> dict:
         "g2p": diagnostics.g2p_report(),
         "audio": diagnostics.audio_devices_report(),
         "models": models,
+        "helpers": diagnostics.helpers_report(),
         "defaults": defaults,
         "user_dir": str(llm.user_dir()),
     }

@@ -89,6 +89,16 @@ def _screen(report):
         ]
         or ["!! none: pip install 'llm-mlx-audio[offline]' or `llm audio download`"],
     )
+    labels = {"vad": "Silero VAD", "speaker_encoder": "GE2E speaker encoder (--diarize)"}
+    lines = []
+    for name, state in report.get("helpers", {}).items():
+        if state["state"] == "converted":
+            lines.append(f"{labels[name]}: {_size(state['bytes'])}")
+        elif state["state"] == "available":
+            lines.append(f"{labels[name]}: converts on first use")
+        else:
+            lines.append(f"!! {labels[name]} missing: {state['fix']}")
+    yield "Helper models", lines
     yield "Defaults", [f"{kind}: {name or '-'}" for kind, name in report["defaults"].items()]
     yield "User directory", [report["user_dir"]]
 

@@ -96,6 +96,33 @@ def g2p_report() -> dict:
     return {"route": None if missing else route, "missing": missing}
 
 
+def helpers_report() -> dict:
+    """The models behind the scenes: the VAD (transcription, llm listen) and the speaker
+    encoder (--diarize): converted, available to convert on first use, or missing (and how)."""
+    from . import embedded
+    from .importers import resemblyzer_ge2e, silero_vad
+    from .importing import converted_path
+
+    report = {}
+    for name, folder, source, fix in (
+        ("vad", embedded.VAD_FOLDER, silero_vad.packaged_source, "pip install 'llm-mlx-audio[offline]'"),
+        (
+            "speaker_encoder",
+            embedded.SPEAKER_FOLDER,
+            resemblyzer_ge2e.packaged_source,
+            "pip install --no-deps resemblyzer==0.1.4",
+        ),
+    ):
+        path = converted_path(folder)
+        if (path / "config.json").exists():
+            report[name] = {"state": "converted", "bytes": folder_size(path)}
+        elif source() is not None:
+            report[name] = {"state": "available", "source": str(source())}
+        else:
+            report[name] = {"state": "missing", "fix": fix}
+    return report
+
+
 def audio_devices_report() -> dict:
     """PortAudio and its devices, as `llm speak --play` (and `llm listen`) will see them."""
     from ..audio.portaudio import quiet_native_stderr

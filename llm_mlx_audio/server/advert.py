@@ -40,8 +40,13 @@ def remove(user_dir: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def find(user_dir: Path, timeout: float = 0.5) -> dict | None:
-    """{"url", "pid", "token"} of a live server on this machine, or None."""
+def find(user_dir: Path, timeout: float = 2.0) -> dict | None:
+    """{"url", "pid", "token"} of a live server on this machine, or None.
+
+    The process is checked first (a dead one costs nothing); a live one gets up to
+    `timeout` to answer /health: on a busy 2-core machine 0.5 s was sometimes too
+    little, and the command silently did the work itself.
+    """
     path = Path(user_dir) / ADVERT_FILE
     advert = _read(path)
     if advert is None:

@@ -59,3 +59,20 @@ def test_json_output_never_carries_the_notice(tiny_models, tmp_path):
     result = llm_subprocess("transcribe", str(clip), "--format", "json", env={"LLM_MLX_AUDIO_BLAS": "none"})
     assert result.returncode == 0 and result.stderr == b""
     json.loads(result.stdout)
+
+
+def test_doctor_says_which_helper_models_are_there(tiny_models):
+    from llm_mlx_audio.engine import embedded
+    from llm_mlx_audio.engine.importers import resemblyzer_ge2e
+
+    report = json.loads(llm_subprocess("audio", "doctor", "--json").stdout)
+    encoder = report["helpers"]["speaker_encoder"]
+    if resemblyzer_ge2e.packaged_source() is None:
+        assert encoder == {"state": "missing", "fix": "pip install --no-deps resemblyzer==0.1.4"}
+        return
+    assert encoder["state"] == "available"  # a fresh user directory: converted on first use
+    embedded.ensure_speaker_encoder()
+    report = json.loads(llm_subprocess("audio", "doctor", "--json").stdout)
+    assert report["helpers"]["speaker_encoder"]["state"] == "converted"
+    assert report["helpers"]["speaker_encoder"]["bytes"] > 5_000_000  # 1.4 M float32 weights
+    assert "GE2E speaker encoder (--diarize): " in llm_subprocess("audio", "doctor").stdout.decode()

@@ -112,7 +112,11 @@ def test_the_readme_main_job_works_offline_in_a_fresh_user_dir(tmp_path):
     demo = Path(__file__).parents[2] / "scripts" / "demo"
     commands = [line for line in demo.read_text().splitlines() if line.startswith("llm ")]
     assert len(commands) == 2
-    env = dict(os.environ, LLM_USER_PATH=str(tmp_path / "fresh-user"), HF_HUB_OFFLINE="1")
+    import sys
+
+    # `llm` is this environment's (scripts/test runs pytest with .venv's python, not on PATH)
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = dict(os.environ, LLM_USER_PATH=str(tmp_path / "fresh-user"), HF_HUB_OFFLINE="1", PATH=path)
     result = subprocess.run(
         " && ".join(commands), shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
     )
