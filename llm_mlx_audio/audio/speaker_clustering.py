@@ -8,9 +8,11 @@ window across a change of speaker) are given to the nearest real one. At most
 ``MAX_SPEAKERS`` are found.
 
 Memory stays linear in the length of the recording: beyond ``MAX_DIRECT`` windows,
-consecutive windows are first merged into at most that many short runs of equal
-length, and the runs' mean vectors are clustered; a full distance matrix
-of an hour of windows would take gigabytes.
+evenly spaced windows (at most that many) are clustered, and every window then goes
+to the nearest speaker's mean vector; a full distance matrix of an hour of windows
+would take gigabytes. (Clustering means of neighbouring windows instead would not do:
+averaging removes noise, distances shrink, and the threshold no longer holds; two
+speakers merged into one at 30 minutes.)
 """
 
 from __future__ import annotations
@@ -30,19 +32,24 @@ def cluster(embeddings: np.ndarray, speakers: int | None = None, threshold: floa
         return np.zeros(0, int)
     if n == 1:
         return np.zeros(1, int)
-    groups = _runs(embeddings) if n > MAX_DIRECT else [np.array([i]) for i in range(n)]
-    centroids = np.stack([_unit(embeddings[g].mean(axis=0)) for g in groups])
-    weights = np.array([len(g) for g in groups], float)
-    group_labels = _agglomerate(centroids, weights, speakers, threshold)
-    labels = np.empty(n, int)
-    for group, label in zip(groups, group_labels, strict=True):
-        labels[group] = label
+    if n > MAX_DIRECT:  # cluster evenly spaced windows, then give every window the nearest speaker
+        sample = np.arange(0, n, int(np.ceil(n / MAX_DIRECT)))
+        sample_labels = _agglomerate(embeddings[sample], speakers, threshold)
+        centroids = np.stack(
+            [
+                _unit(embeddings[sample][sample_labels == k].mean(axis=0))
+                for k in range(sample_labels.max() + 1)
+            ]
+        )
+        labels = np.argmax(embeddings @ centroids.T, axis=1)
+    else:
+        labels = _agglomerate(embeddings, speakers, threshold)
     if speakers is None:
         labels = _absorb_small(embeddings, labels)
     return _renumber(labels)
 
 
-def _agglomerate(vectors, weights, speakers, threshold):
+def _agglomerate(vectors, speakers, threshold):
     from scipy.cluster.hierarchy import fcluster, linkage
 
     if len(vectors) == 1:
@@ -66,13 +73,6 @@ def _absorb_small(embeddings, labels):
     labels = labels.copy()
     labels[small] = big[np.argmax(embeddings[small] @ centroids.T, axis=1)]
     return labels
-
-
-def _runs(embeddings):
-    """Consecutive windows in runs of equal length, at most MAX_DIRECT of them (an hour: 2 s)."""
-    n = len(embeddings)
-    size = int(np.ceil(n / MAX_DIRECT))
-    return [np.arange(i, min(i + size, n)) for i in range(0, n, size)]
 
 
 def _renumber(labels):

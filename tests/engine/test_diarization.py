@@ -102,3 +102,12 @@ def test_an_hours_windows_cluster_in_linear_memory():
     assert peak < 64 * 2**20, peak  # all 7200 at once: 7200 x 7199 / 2 distances = 207 MB
     assert len(labels) == len(truth) and len(set(labels)) == 2
     assert np.mean(labels == truth) > 0.99 or np.mean(labels != truth) > 0.99
+
+
+def test_long_recordings_cluster_a_sample_and_keep_the_threshold(user, monkeypatch):
+    # what an hour does (more windows than are clustered at once), on a short conversation
+    samples, reference = conversation(TWO_SPEAKER_SETS[0], seed=11, turns=10)
+    monkeypatch.setattr(speaker_clustering, "MAX_DIRECT", 15)
+    hypothesis = diarize(samples)
+    assert len({s for _, _, s in hypothesis}) == 2
+    assert der(reference, hypothesis)["der"] < 0.10
