@@ -4,8 +4,8 @@ The encoder reads windows of 1.5 s, every 0.5 s, inside each stretch of speech; 
 stretch shorter than a window is one window of its own length. After clustering, a
 moment of speech belongs to the window whose centre is nearest, so a change of
 speaker falls halfway between the centres of the last window of one voice and the
-first of the next (0.25 s resolution). Turns are runs of one speaker; a run shorter
-than ``min_turn`` inside another speaker's speech is taken as noise and joined to it.
+first of the next (0.25 s resolution). Turns are runs of one speaker; a run no longer
+than ``min_turn`` (one window's share) inside another speaker's speech is taken as noise and joined to it.
 All positions are samples at 16 kHz on the recording's clock.
 """
 
@@ -86,7 +86,7 @@ def _absorb_short(pieces, shortest):
         for k in range(1, len(pieces) - 1):
             before, piece, after = pieces[k - 1], pieces[k], pieces[k + 1]
             touching = before[1] == piece[0] and piece[1] == after[0]
-            if piece[1] - piece[0] < shortest and touching and before[2] == after[2]:
+            if piece[1] - piece[0] <= shortest and touching and before[2] == after[2]:
                 before[1] = after[1]
                 del pieces[k : k + 2]
                 changed = True

@@ -77,6 +77,8 @@ def _ranges_audio(pieces, ranges):
                 break
             buffer = np.concatenate([buffer, piece])
         yield np.array(buffer[max(first - start, 0) : last - start], np.float32)
-        keep = ranges[k + 1][0] if k + 1 < len(ranges) else last
+        # Drop what no later range needs, but never past what has been read: the next
+        # range may start after a pause that is still in pieces not yet read.
+        keep = min(ranges[k + 1][0] if k + 1 < len(ranges) else last, start + len(buffer))
         if keep > start:
             buffer, start = buffer[keep - start :], keep
