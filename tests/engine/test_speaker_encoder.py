@@ -49,6 +49,10 @@ def test_a_weights_file_that_names_other_code_is_refused(tmp_path):
         f.write(b"cos\nsystem\n(S'echo owned'\ntR.")  # a classic pickle calling os.system
     with pytest.raises(pickle.UnpicklingError, match="refusing to load os.system"):
         torch_legacy.load(path)
+    with open(path, "wb") as f:  # the same, in the very first pickle (the magic number's place)
+        f.write(b"cos\nsystem\n(S'echo owned'\ntR.")
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load os.system"):
+        torch_legacy.load(path)
 
 
 def reference_embedding(state, samples):

@@ -83,23 +83,25 @@ def load(path: Path) -> dict:
     import numpy as np
 
     with open(path, "rb") as f:
-        if pickle.load(f) != MAGIC or pickle.load(f) != PROTOCOL:
+        # Every one of the five pickles goes through the restricted unpickler: a plain
+        # pickle.load of the header would run whatever a crafted file put there.
+        if _Unpickler(f).load() != MAGIC or _Unpickler(f).load() != PROTOCOL:
             raise ValueError(f"{path} is not a legacy torch.save file")
-        info = pickle.load(f)
-        if not info.get("little_endian", True):
-            raise ValueError(f"{path} was saved big-endian")
+        info = _Unpickler(f).load()
+        if not isinstance(info, dict) or not info.get("little_endian", True):
+            raise ValueError(f"{path} was not saved little-endian")
         unpickler = _Unpickler(f)
         obj = unpickler.load()
-        keys = pickle.Unpickler(f).load()
-        for key in keys:
-            count = int(np.frombuffer(f.read(8), "<i8")[0])
+        for key in _Unpickler(f).load():
             storage = unpickler.storages.get(key)
-            size = np.dtype(storage.dtype if storage else "<f4").itemsize * count
+            if storage is None:
+                raise ValueError(f"{path} holds a storage ({key}) that nothing refers to")
+            count = int(np.frombuffer(f.read(8), "<i8")[0])
+            size = np.dtype(storage.dtype).itemsize * count
             raw = f.read(size)
             if len(raw) != size:
                 raise ValueError(f"{path} is truncated")
-            if storage is not None:
-                storage.data = np.frombuffer(raw, storage.dtype)
+            storage.data = np.frombuffer(raw, storage.dtype)
     return _materialise(obj)
 
 
