@@ -17,7 +17,11 @@ from .models import Segment, Transcript
 
 def parse_names(names: str | None, speakers: int | None) -> list[str]:
     """--speaker-names "Ana,Ben" as a list; one line if there are more names than speakers."""
-    listed = [name.strip() for name in (names or "").split(",") if name.strip()]
+    return check_names([name.strip() for name in (names or "").split(",") if name.strip()], speakers)
+
+
+def check_names(listed: list[str], speakers: int | None) -> list[str]:
+    """The names, or one line saying why they cannot be used (too many, or repeated)."""
     if speakers is not None and len(listed) > speakers:
         raise AudioError(f"{len(listed)} speaker names were given for {speakers} speakers")
     if len(set(listed)) < len(listed):
@@ -25,7 +29,7 @@ def parse_names(names: str | None, speakers: int | None) -> list[str]:
     return listed
 
 
-def label(transcript: Transcript, turns, names=(), keep_words: bool = True) -> Transcript:
+def label(transcript: Transcript, turns, keep_words: bool = True) -> Transcript:
     """The transcript with a speaker on every segment and word; turns: [Turn(start, end, speaker)]."""
     if not turns:
         for segment in transcript.segments:
@@ -45,7 +49,7 @@ def label(transcript: Transcript, turns, names=(), keep_words: bool = True) -> T
     order: dict[int, int] = {}
     for segment in segments:
         order.setdefault(segment.speaker, len(order))
-    labels = {index: _label(position, names) for index, position in order.items()}
+    labels = {index: f"SPEAKER_{position + 1}" for index, position in order.items()}
     for segment in segments:
         segment.speaker = labels[segment.speaker]
         for word in segment.words:
@@ -96,11 +100,7 @@ def _at_sentence_ends(words, speakers_of) -> list:
         if speakers_of[k] == speakers_of[k - 1]:
             continue
         change = words[k].start
-        ends = [
-            j
-            for j in range(len(words) - 1)
-            if words[j].word.strip().endswith((".", "?", "!")) and abs(words[j].end - change) <= SNAP_SECONDS
-        ]
+        ends = [j for j in _near(words, k, change) if words[j].word.strip().endswith((".", "?", "!"))]
         if not ends:
             continue
         j = min(ends, key=lambda j: abs(words[j].end - change))
@@ -108,6 +108,20 @@ def _at_sentence_ends(words, speakers_of) -> list:
         for i in range(min(j + 1, k), max(j + 1, k)):
             speakers_of[i] = before if i <= j else after
     return speakers_of
+
+
+def _near(words, k, change):
+    """Indices of the words (not the last) ending within SNAP_SECONDS of change, looking out from k."""
+    found = []
+    j = k - 1
+    while j >= 0 and change - words[j].end <= SNAP_SECONDS:
+        found.append(j)
+        j -= 1
+    j = k
+    while j < len(words) - 1 and words[j].end - change <= SNAP_SECONDS:
+        found.append(j)
+        j += 1
+    return found
 
 
 def _speaker_of(start: float, end: float, turns) -> int:

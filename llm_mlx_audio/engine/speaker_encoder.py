@@ -96,7 +96,7 @@ def _mlx_forward(model, mels):
 def _numpy_forward(model, mels):
     """The same network in numpy, with the input products of every step done at once."""
     x = mels
-    for layer, (wx, wh, bias) in zip(model.lstm, _numpy_weights(model), strict=True):
+    for wx, wh, bias in _numpy_weights(model):
         batch, steps, _ = x.shape
         gates_in = (x.reshape(batch * steps, -1) @ wx + bias).reshape(batch, steps, -1)
         hidden_size = wh.shape[0]
@@ -110,7 +110,6 @@ def _numpy_forward(model, mels):
             h = _sigmoid(o) * np.tanh(c)
             outputs[:, t] = h
         x = outputs
-        del layer
     weight, bias = _numpy_linear(model)
     raw = np.maximum(x[:, -1] @ weight + bias, 0)
     return raw / np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-12)

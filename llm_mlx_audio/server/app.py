@@ -36,7 +36,7 @@ from ..models import (
     check_diarization,
     check_task,
 )
-from ..speakers import parse_names, rename
+from ..speakers import check_names, rename
 from ..streaming import stream_speech
 from . import DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_MB
 from .admission import Admission, run_model_work
@@ -341,7 +341,7 @@ def transcribe_response(form: TranscriptionForm, data: bytes, filename: str | No
     if diarize:
         try:
             check_diarization(model, True)
-            parse_names(",".join(names), getattr(form, "speakers", None))
+            check_names(names, getattr(form, "speakers", None))
         except AudioError as error:
             raise ApiError(400, str(error), param="model", code="diarization_unsupported") from None
     extra = {"diarize": True, "speakers": getattr(form, "speakers", None)} if diarize else {}
