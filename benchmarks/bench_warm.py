@@ -1,6 +1,6 @@
 """Issue 16: warm models between commands, and a server that sheds dead work.
 
-    python benchmarks/bench_warm.py [--quick] [--repeats N] [--workdir DIR]
+    python benchmarks/bench_warm.py [--quick] [--repeats N] [--workdir DIR] [--baseline CHECKOUT]
 
 Same machine, same run, embedded models (Kokoro-82M, Whisper tiny.en):
 
@@ -15,6 +15,9 @@ Same machine, same run, embedded models (Kokoro-82M, Whisper tiny.en):
   measured in the same run.
 * also the cold command on the wheel's reference BLAS (LLM_MLX_AUDIO_BLAS=none), what
   `llm install` gives a Linux user without OpenBLAS.
+* with --baseline CHECKOUT (a worktree of an earlier commit): the same cold commands with
+  that commit's plugin code, run alternately with this one's (target: cold speak at most
+  60% of the baseline's). The kernel and G2P caches are made by a first, untimed run.
 """
 
 from __future__ import annotations
@@ -33,6 +36,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 
 SENTENCE = "Warm models make every command after the first one quick."
+
+
+def baseline_command(checkout: str) -> list:
+    """`llm` running the plugin code of another checkout (see _baseline_llm.py)."""
+    return [sys.executable, str(Path(__file__).resolve().parent / "_baseline_llm.py"), checkout]
+
+
+def alternating(first, second, runs, env=None):
+    """Time two commands in turn (a b a b ...), so drift on a shared machine hits both."""
+    results = {0: [], 1: []}
+    for _ in range(runs):
+        for side, argv in enumerate((first, second)):
+            results[side].append(c.run_command(argv, env=env))
+    return tuple(
+        {"times": [r["seconds"] for r in runs_], "peak_mb": max(r["peak_mb"] for r in runs_)}
+        for runs_ in results.values()
+    )
 
 
 def first_byte(argv, env=None) -> float:
@@ -118,7 +138,9 @@ def abandoned_upload(url: str, recording: Path) -> dict:
 
 
 def main():
-    args = c.parser(__doc__, default_repeats=5).parse_args()
+    p = c.parser(__doc__, default_repeats=5)
+    p.add_argument("--baseline", help="a checkout of an earlier commit to compare the cold commands with")
+    args = p.parse_args()
     runs = c.repeats(args)
     workdir = c.prepare_workdir(args.workdir)
     user = Path(os.environ["LLM_USER_PATH"])
@@ -133,8 +155,16 @@ def main():
     def times(argv, env=None):
         return {"times": [c.run_command(argv, env=env)["seconds"] for _ in range(runs)]}
 
-    cold_speak = times(speak + ["--local"])
-    cold_transcribe = times(transcribe + ["--local"])
+    c.run_command(speak + ["--local"])  # caches made (kernels, lexicon), not timed
+    if args.baseline:
+        base = baseline_command(args.baseline)
+        cold_speak, base_speak = alternating(speak + ["--local"], base + speak[1:] + ["--local"], runs)
+        cold_transcribe, base_transcribe = alternating(
+            transcribe + ["--local"], base + transcribe[1:] + ["--local"], runs
+        )
+    else:
+        cold_speak = times(speak + ["--local"])
+        cold_transcribe = times(transcribe + ["--local"])
     slow_speak = times(speak + ["--local"], env={"LLM_MLX_AUDIO_BLAS": "none"})
     cold_first = {
         "times": [first_byte(speak[:-2] + ["-o", "-", "--format", "pcm", "--local"]) for _ in range(runs)]
@@ -151,7 +181,37 @@ def main():
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=120)
-    rows = [
+    rows = []
+    if args.baseline:
+        rows += [
+            c.row(
+                "cold speak",
+                f"one sentence -o x.wav, vs {Path(args.baseline).name}",
+                cold_speak,
+                base_speak,
+                goal=0.60,
+                ours_label="now",
+                anchor_label="baseline",
+            ),
+            c.row(
+                "cold transcribe",
+                f"one short clip, vs {Path(args.baseline).name}",
+                cold_transcribe,
+                base_transcribe,
+                ours_label="now",
+                anchor_label="baseline",
+            ),
+            c.row(
+                "warm speak vs baseline cold",
+                "one sentence -o x.wav",
+                warm_speak,
+                base_speak,
+                goal=0.35,
+                ours_label="warm",
+                anchor_label="baseline cold",
+            ),
+        ]
+    rows += [
         c.row(
             "warm speak",
             "one sentence -o x.wav",

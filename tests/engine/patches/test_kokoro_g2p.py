@@ -142,3 +142,73 @@ def test_a_voice_blend_is_the_weighted_mean_of_its_parts(kokoro):
 def test_a_blend_with_an_unknown_part_names_the_voices_the_model_has(kokoro):
     with pytest.raises(kokoro_g2p.UnknownVoiceError, match="jm_kumo"):
         kokoro._pipelines["a"].load_voice("jf_alpha:0.5+nobody:0.5")
+
+
+PARAGRAPH = (
+    "I read the lead article yesterday; now I'll read it again. Dr. Smith's 3 cats cost $12.50 "
+    "on May 5th, and they were Wednesday's news."
+)
+
+
+def test_the_lexicon_is_kept_ready_and_read_back_the_same(american, tmp_path):
+    first = kokoro_g2p.english_g2p(cache_dir=tmp_path)
+    [saved] = (tmp_path / "g2p").glob("misaki-*-us-lexicon.marshal")
+    second = kokoro_g2p.english_g2p(cache_dir=tmp_path)
+
+    assert second.lexicon.golds == american.lexicon.golds
+    assert second.lexicon.silvers == american.lexicon.silvers
+    assert first(PARAGRAPH)[0] == second(PARAGRAPH)[0] == american(PARAGRAPH)[0]
+    assert saved.stat().st_size > 1_000_000
+
+
+def test_the_kept_lexicon_is_what_is_used(tmp_path):
+    built = kokoro_g2p.english_g2p(cache_dir=tmp_path)
+    [saved] = (tmp_path / "g2p").glob("*.marshal")
+    built.lexicon.golds["zyzzyva"] = "zˈɪzəvə"  # a word misaki does not have, written into the copy
+    kokoro_g2p._write_lexicon(saved, built.lexicon)
+
+    phonemes, _ = kokoro_g2p.english_g2p(cache_dir=tmp_path)("zyzzyva")
+    assert phonemes == "zˈɪzəvə"
+
+
+def test_a_damaged_lexicon_copy_is_built_again(american, tmp_path):
+    kokoro_g2p.english_g2p(cache_dir=tmp_path)
+    [saved] = (tmp_path / "g2p").glob("*.marshal")
+    whole = saved.read_bytes()
+    saved.write_bytes(whole[:1000])
+
+    again = kokoro_g2p.english_g2p(cache_dir=tmp_path)
+    assert again(PARAGRAPH)[0] == american(PARAGRAPH)[0]
+    assert saved.read_bytes() == whole
+
+
+def test_british_and_american_lexicons_are_kept_apart(tmp_path):
+    kokoro_g2p.english_g2p(british=False, cache_dir=tmp_path)
+    british = kokoro_g2p.english_g2p(british=True, cache_dir=tmp_path)
+    names = sorted(p.name.rsplit("-", 2)[-2] for p in (tmp_path / "g2p").glob("*.marshal"))
+    assert names == ["gb", "us"]
+    assert british.lexicon.british is True
+    assert kokoro_g2p.english_g2p(british=True, cache_dir=tmp_path)("tomato")[0] == british("tomato")[0]
+
+
+def test_english_g2p_imports_neither_spacys_command_line_nor_espeak_until_needed(tmp_path):
+    """In a fresh interpreter: spaCy without spacy.cli, phonemizer only for an unknown word,
+    and spacy.cli still importable whole afterwards."""
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from llm_mlx_audio.engine.patches import kokoro_g2p\n"
+        "g2p = kokoro_g2p.english_g2p()\n"
+        "print(g2p('Hello there.')[0])\n"
+        "print(sorted(m for m in ('spacy.cli', 'weasel', 'typer', 'phonemizer') if m in sys.modules))\n"
+        "g2p('Qwxzptl.')\n"
+        "print('phonemizer' in sys.modules)\n"
+        "import spacy, spacy.cli\n"
+        "print(callable(spacy.cli.download), sorted(spacy.info(silent=True))[:2])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == kokoro_g2p.english_g2p()("Hello there.")[0]
+    assert lines[1:] == ["[]", "True", "True ['location', 'pipelines']"]

@@ -126,3 +126,22 @@ def test_fake_quantised_kitten_lstm_keeps_mlx():
     lstm.activation_quant = True
     assert cpu_kokoro.optimise(lstm) == 0
     assert type(lstm) is LSTM
+
+
+def test_the_sgemm_the_convs_use_accumulates_in_place_without_importing_scipy_linalg():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from llm_mlx_audio.engine.patches import kernels\n"
+        "a = np.arange(12, dtype=np.float32).reshape(3, 4); b = np.ones((4, 2), np.float32)\n"
+        "c = np.asfortranarray(np.full((3, 2), 10, np.float32))\n"
+        "kernels.sgemm()(1.0, a, b, beta=1.0, c=c, overwrite_c=1)\n"
+        "print(c.tolist(), 'scipy.linalg' in sys.modules)\n"
+        "import scipy.linalg.blas\n"
+        "print(scipy.linalg.blas.sgemm is kernels.sgemm())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[[16.0, 16.0], [32.0, 32.0], [48.0, 48.0]] False", "True"]
