@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import codecs
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 
 from .models import Audio, SpeechModel
@@ -26,16 +26,24 @@ def stream_speech(
     speed: float = 1.0,
     language: str | None = None,
     normalize: bool = True,
+    speak: Callable[[str], Iterable[Audio]] | None = None,
 ) -> Iterator[Audio]:
     """Audio chunks, in order, for an iterator of text pieces (tokens, lines, anything).
 
     With normalize the pieces are read as Markdown that is still arriving: the same
     words as the whole text would give, each sentence released as soon as it is settled.
+    ``speak`` turns one settled sentence into audio (default: the model, here); `llm
+    speak --stream` passes one that asks the warm server first.
     """
     if normalize:
         pieces = prepare_stream(pieces)
+    if speak is None:
+
+        def speak(sentence):
+            return model.iter_speech(sentence, voice=voice, speed=speed, language=language, normalize=False)
+
     for sentence in stream_sentences(pieces):
-        yield from model.iter_speech(sentence, voice=voice, speed=speed, language=language, normalize=False)
+        yield from speak(sentence)
 
 
 def read_incrementally(stream: IO[bytes], block: int = 4096) -> Iterator[str]:

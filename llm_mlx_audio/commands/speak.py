@@ -92,11 +92,17 @@ def speak(text, model, voice, speed, language, output, format, play, stream, raw
         check_playback()
 
     speech_model = registry.find_model("speech", model)
+    server = _server_for(speech_model, local)
     if stream:
         from ..streaming import read_incrementally, stream_speech
 
         speech_model.resolve_voice(voice)
-        speech_model.warm_up()  # load while the first sentence is still being written
+        if server is None:
+            speech_model.warm_up()  # load while the first sentence is still being written
+
+        def speak_sentence(sentence):
+            return _warm_or_local(speech_model, sentence, voice, speed, language, False, server, True)
+
         chunks = stream_speech(
             speech_model,
             read_incrementally(sys.stdin.buffer),
@@ -104,33 +110,51 @@ def speak(text, model, voice, speed, language, output, format, play, stream, raw
             speed=speed,
             language=language,
             normalize=not raw,
+            speak=speak_sentence,
         )
     else:
-        chunks = _warm_or_local(speech_model, text, voice, speed, language, not raw, local)
+        chunks = _warm_or_local(speech_model, text, voice, speed, language, not raw, server)
     deliver(chunks, output, format, play)
 
 
-def _warm_or_local(speech_model, text, voice, speed, language, normalize, local):
-    """Speech from this machine's running server when there is one, else made here.
+def _server_for(speech_model, local):
+    """This machine's running server, if it is there and may be used: {"url": ...} or None.
 
-    Validated here first, so errors read the same either way; if the server cannot take
-    the work before any audio has come back, it is done here after all.
+    Models given as a folder path stay local (the server knows models by id). The
+    result is shared by every sentence of a --stream run, and forgotten (``gone``)
+    after the server fails once, so a server that died mid-stream is asked only once.
     """
     from pathlib import Path
 
-    from ..models import check_speed
-    from .warm import ServerUnavailable, find_server, speech_chunks
+    from .warm import find_server
 
-    server = None if Path(speech_model.model_id).is_absolute() else find_server(local)
-    if server is not None:
+    if Path(speech_model.model_id).is_absolute():
+        return None
+    found = find_server(local)
+    return None if found is None else {**found, "gone": False}
+
+
+def _warm_or_local(speech_model, text, voice, speed, language, normalize, server, piece=False):
+    """Speech from this machine's running server when there is one, else made here.
+
+    Validated here first, so errors read the same either way; if the server cannot take
+    the work before any audio has come back, it is done here after all. A ``piece`` of
+    a stream (one sentence) may have nothing to say; a whole text may not.
+    """
+    from ..models import check_speed
+    from .warm import ServerUnavailable, speech_chunks
+
+    if server is not None and not server["gone"]:
         check_speed(speed)
         voice = speech_model.resolve_voice(voice)
         remote = speech_chunks(server, speech_model.model_id, text, voice, speed, language, normalize)
         try:
             first = next(remote)
         except ServerUnavailable:
-            pass
+            server["gone"] = True
         except StopIteration:
+            if piece:
+                return iter(())
             raise AudioError("No text to speak: the input is empty") from None
         else:
             import logging

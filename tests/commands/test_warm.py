@@ -37,6 +37,31 @@ def test_speak_uses_the_running_server_and_makes_the_same_bytes(server, tmp_path
         assert warm.read_bytes() == local.read_bytes()
 
 
+def test_streamed_speech_uses_the_running_server_sentence_by_sentence(server, tmp_path):
+    text = b"# A heading\n\nThe first sentence arrives. Then *the second* one.\n\n---\n\nAnd a last.\n"
+    warm, local = tmp_path / "warm.wav", tmp_path / "local.wav"
+    through = llm_subprocess("speak", "--stream", "-o", str(warm), "--verbose", input=text)
+    assert through.returncode == 0, through.stderr
+    assert through.stderr.count(THROUGH) == 4  # one request per sentence: the rule (---) says nothing
+    assert b"loaded tiny-kitten" not in through.stderr  # nothing loaded in the command itself
+    alone = llm_subprocess("speak", "--stream", "-o", str(local), "--local", "--verbose", input=text)
+    assert alone.returncode == 0 and THROUGH not in alone.stderr
+    assert warm.read_bytes() == local.read_bytes()
+
+
+def test_a_stream_goes_on_locally_when_the_server_is_gone(tiny_models, user_dir, tmp_path):
+    process, _ = serve_in_a_process(user_dir)
+    process.kill()  # killed: its advert stays behind, naming a process that is gone
+    process.wait(timeout=60)
+    out, expected = tmp_path / "out.wav", tmp_path / "expected.wav"
+    text = b"One sentence here. Another one there."
+    result = llm_subprocess("speak", "--stream", "-o", str(out), "--verbose", input=text)
+    assert result.returncode == 0, result.stderr
+    assert THROUGH not in result.stderr
+    assert llm_subprocess("speak", "--stream", "-o", str(expected), "--local", input=text).returncode == 0
+    assert out.read_bytes() == expected.read_bytes()
+
+
 def test_transcribe_uses_the_running_server_and_gives_the_same_transcript(server, tmp_path):
     clip = tmp_path / "clip.wav"
     rng = np.random.default_rng(1)
