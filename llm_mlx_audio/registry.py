@@ -239,6 +239,7 @@ def doctor_report() -> dict:
         "audio": diagnostics.audio_devices_report(),
         "models": models,
         "helpers": diagnostics.helpers_report(),
+        "caches": diagnostics.caches_report(),
         "defaults": defaults,
         "user_dir": str(llm.user_dir()),
     }

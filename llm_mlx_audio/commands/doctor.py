@@ -99,6 +99,17 @@ def _screen(report):
         else:
             lines.append(f"!! {labels[name]} missing: {state['fix']}")
     yield "Helper models", lines
+    caches = report.get("caches")
+    if caches:
+        yield (
+            "Load caches",
+            [
+                f"{caches['path']}: CPU kernels {_size(caches['kernels']['bytes'])} "
+                f"(for {caches['kernels']['files']} model{'' if caches['kernels']['files'] == 1 else 's'}), "
+                f"G2P dictionaries {_size(caches['g2p']['bytes'])}",
+                "   made on first load; safe to delete (the next load makes them again)",
+            ],
+        )
     yield "Defaults", [f"{kind}: {name or '-'}" for kind, name in report["defaults"].items()]
     yield "User directory", [report["user_dir"]]
 

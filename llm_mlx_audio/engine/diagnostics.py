@@ -123,6 +123,20 @@ def helpers_report() -> dict:
     return report
 
 
+def caches_report() -> dict:
+    """What loads keep between processes (loading.CACHE_DIR): the CPU path's re-laid
+    kernels (one file per model folder) and misaki's ready-made dictionaries. All of it
+    is made again when missing, so deleting the folder only costs the next load."""
+    from .loading import cache_folder
+
+    folder = cache_folder()
+    kinds = {}
+    for kind in ("kernels", "g2p"):
+        files = sorted((folder / kind).glob("*")) if (folder / kind).is_dir() else []
+        kinds[kind] = {"files": len(files), "bytes": sum(f.stat().st_size for f in files if f.is_file())}
+    return {"path": str(folder), **kinds}
+
+
 def audio_devices_report() -> dict:
     """PortAudio and its devices, as `llm speak --play` (and `llm listen`) will see them."""
     from ..audio.portaudio import quiet_native_stderr

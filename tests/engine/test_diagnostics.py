@@ -76,3 +76,15 @@ def test_doctor_says_which_helper_models_are_there(tiny_models):
     assert report["helpers"]["speaker_encoder"]["state"] == "converted"
     assert report["helpers"]["speaker_encoder"]["bytes"] > 5_000_000  # 1.4 M float32 weights
     assert "GE2E speaker encoder (--diarize): " in llm_subprocess("audio", "doctor").stdout.decode()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the CPU kernels are made on Linux only")
+def test_doctor_shows_what_the_loads_keep_on_disk(tiny_models, tmp_path, monkeypatch):
+    monkeypatch.delenv("LLM_MLX_AUDIO_CPU_FAST", raising=False)
+    before = json.loads(llm_subprocess("audio", "doctor", "--json").stdout)["caches"]
+    assert before["kernels"] == {"files": 0, "bytes": 0}
+    assert llm_subprocess("speak", "Hello.", "-o", str(tmp_path / "a.wav")).returncode == 0
+    after = json.loads(llm_subprocess("audio", "doctor", "--json").stdout)["caches"]
+    assert after["kernels"]["files"] == 1 and after["kernels"]["bytes"] > 100_000
+    screen = llm_subprocess("audio", "doctor").stdout.decode()
+    assert "CPU kernels" in screen and "(for 1 model)" in screen
