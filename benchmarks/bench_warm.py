@@ -186,7 +186,7 @@ def main():
         rows += [
             c.row(
                 "cold speak",
-                f"one sentence -o x.wav, vs {Path(args.baseline).name}",
+                f"cold speak, one sentence -o x.wav: now vs {Path(args.baseline).name}",
                 cold_speak,
                 base_speak,
                 goal=0.60,
@@ -195,7 +195,7 @@ def main():
             ),
             c.row(
                 "cold transcribe",
-                f"one short clip, vs {Path(args.baseline).name}",
+                f"cold transcribe, one short clip: now vs {Path(args.baseline).name}",
                 cold_transcribe,
                 base_transcribe,
                 ours_label="now",
@@ -203,7 +203,7 @@ def main():
             ),
             c.row(
                 "warm speak vs baseline cold",
-                "one sentence -o x.wav",
+                "speak one sentence: warm now vs cold baseline",
                 warm_speak,
                 base_speak,
                 goal=0.35,
@@ -214,7 +214,7 @@ def main():
     rows += [
         c.row(
             "warm speak",
-            "one sentence -o x.wav",
+            "speak one sentence: warm vs cold, both now",
             warm_speak,
             cold_speak,
             goal=0.35,
@@ -223,7 +223,7 @@ def main():
         ),
         c.row(
             "warm transcribe",
-            "one short clip",
+            "transcribe one short clip: warm vs cold, both now",
             warm_transcribe,
             cold_transcribe,
             goal=0.35,
@@ -232,7 +232,7 @@ def main():
         ),
         c.row(
             "first audio byte",
-            "speak -o - --format pcm",
+            "first byte of speak -o - --format pcm: warm vs cold",
             warm_first,
             cold_first,
             ours_label="warm",
