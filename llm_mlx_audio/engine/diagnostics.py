@@ -124,10 +124,10 @@ def helpers_report() -> dict:
 
 
 def caches_report() -> dict:
-    """What loads keep between processes (loading.CACHE_DIR): the CPU path's re-laid
+    """What loads keep between processes (load_caches.CACHE_DIR): the CPU path's re-laid
     kernels (one file per model folder) and misaki's ready-made dictionaries. All of it
     is made again when missing, so deleting the folder only costs the next load."""
-    from .loading import cache_folder
+    from .load_caches import cache_folder
 
     folder = cache_folder()
     kinds = {}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelLoadError
-from . import detection, patches, quiet
+from . import detection, load_caches, patches, quiet
 
 log = logging.getLogger("llm_mlx_audio")
 
@@ -38,7 +38,7 @@ def load(path: Path, kind: str, model_id: str) -> Loaded:
     while True:
         model = _load_stock(path, kind, model_id, model_type)
         try:
-            extra = patches.adapt(model, kind, skip=skip, caches=caches_for(path))
+            extra = patches.adapt(model, kind, skip=skip, caches=load_caches.caches_for(path))
         except patches.PatchFailed as failed:
             patches.skipped(failed.name, failed.error)
             skip.add(failed.name)  # the model may be half changed: load it afresh
@@ -62,37 +62,6 @@ def _load_stock(path: Path, kind: str, model_id: str, model_type: str):
             return load_model(Path(path))
     except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError) as e:
         raise ModelLoadError(f"Could not load {model_id} from {path}: {one_line(e)}") from e
-
-
-CACHE_DIR = "llm-mlx-audio-cache"
-
-
-def cache_folder() -> Path:
-    """What the adaptations keep between processes: in llm's user directory, all of it
-    made again when missing (so it may be deleted at any time)."""
-    import llm
-
-    return llm.user_dir() / CACHE_DIR
-
-
-def caches_for(path: Path) -> patches.Caches:
-    """The caches for a model folder: its re-laid kernels in one file (written again when
-    the folder's weights change), and the shared folder."""
-    import hashlib
-    import sys
-    from importlib import metadata
-
-    from .patches import kernel_store
-
-    folder = Path(path).resolve()
-    name = f"{folder.name}-{hashlib.sha256(str(folder).encode()).hexdigest()[:12]}.bin"
-    try:
-        versions = metadata.version("mlx-audio"), metadata.version("mlx")
-    except metadata.PackageNotFoundError:
-        versions = ("unknown", "unknown")
-    fingerprint = kernel_store.fingerprint(folder, *versions, sys.byteorder)
-    folder_cache = cache_folder()
-    return patches.Caches(kernel_store.Store(folder_cache / "kernels" / name, fingerprint), folder_cache)
 
 
 def one_line(e: BaseException) -> str:

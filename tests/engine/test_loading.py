@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from llm_mlx_audio.audio.encode import encode_audio
-from llm_mlx_audio.engine import loading, patches
+from llm_mlx_audio.engine import load_caches, loading, patches
 from llm_mlx_audio.engine.patches import whisper_numpy
 from llm_mlx_audio.engine.pool import get_pool
 from llm_mlx_audio.engine.thread import get_mlx_thread
@@ -98,7 +98,7 @@ def _speak_on_mlx_thread(loaded):
 
 
 def _kernel_files(user_dir):
-    return sorted((user_dir / loading.CACHE_DIR / "kernels").glob("*.bin"))
+    return sorted((user_dir / load_caches.CACHE_DIR / "kernels").glob("*.bin"))
 
 
 def _cached_kernels(model):
