@@ -7,7 +7,9 @@
 Capture runs on PortAudio's thread into a bounded queue (audio/capture.py); this
 loop feeds the VAD (the same one `llm transcribe` uses, on the MLX thread), cuts
 utterances as they end (audio/utterances.py) and transcribes each one while capture
-goes on. Times are on the recording's clock: seconds since listening began.
+goes on. Times are on the recording's clock: seconds since listening began. With
+`llm audio serve` running, each utterance is transcribed there (the model stays
+warm; only the small VAD loads here), as exactly the samples captured.
 """
 
 import json
@@ -41,9 +43,10 @@ RATE = 16000
 )
 @click.option("--format", "format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Append the lines to this file")
+@click.option("--local", is_flag=True, help="Work in this process even when `llm audio serve` is running")
 @verbose_option
 @user_errors
-def listen(model, language, device, duration, until_silence, pause, format, output, verbose):
+def listen(model, language, device, duration, until_silence, pause, format, output, local, verbose):
     """
     Transcribe speech from the microphone as it is spoken
 
@@ -63,30 +66,67 @@ def listen(model, language, device, duration, until_silence, pause, format, outp
 
     transcription_model = registry.find_model("transcription", model)
     microphone = Microphone(find_input(device), rate=RATE)
+    server = _server_for(transcription_model, local)
     out = _open_output(output)
     try:
         with registry.speech_detector() as detector:
-            transcription_model.preload()
+            if server is None:
+                transcription_model.preload()
             with microphone:
                 stream = UtteranceStream(microphone, detector, pause=pause, duration=duration)
                 click.echo(f"Listening on {microphone.device['name']}; Ctrl-C to stop.", err=True)
                 utterances = stream.utterances(until_silence)
                 try:
                     for start, end, samples in utterances:
-                        _emit(out, format, transcription_model, language, start, end, samples)
+                        _emit(out, format, transcription_model, language, start, end, samples, server)
                 except KeyboardInterrupt:  # finish the utterance in progress, then stop
                     microphone.stop()
                     for start, end, samples in stream.flush():
-                        _emit(out, format, transcription_model, language, start, end, samples)
+                        _emit(out, format, transcription_model, language, start, end, samples, server)
     finally:
         if out is not sys.stdout:
             out.close()
 
 
-def _emit(out, format, model, language, start, end, samples):
+def _server_for(model, local):
+    """This machine's running server for the utterances, or None (see commands/warm.py)."""
+    from pathlib import Path
+
+    from .warm import find_server
+
+    if Path(model.model_id).is_absolute():
+        return None
+    found = find_server(local)
+    return None if found is None else {**found, "gone": False}
+
+
+def _transcribe(model, samples, language, server):
+    """One utterance's transcript: from the server while it answers, else made here."""
+    if server is not None and not server["gone"]:
+        from .warm import ServerUnavailable, exact_wav, transcript
+
+        data = exact_wav(samples, RATE)
+        if data is not None:
+            try:
+                result = transcript(
+                    server, model.model_id, data, {"language": language}, False, {"vad": False}
+                )
+            except ServerUnavailable:
+                server["gone"] = True  # the rest of the session is transcribed here
+            else:
+                import logging
+
+                logging.getLogger("llm_mlx_audio").debug(
+                    "transcribed through the server at %s", server["url"]
+                )
+                return result
+    return model.transcribe(samples, language=language, vad=False)
+
+
+def _emit(out, format, model, language, start, end, samples, server=None):
     if len(samples) < RATE // 10:
         return
-    transcript = model.transcribe(samples, language=language, vad=False)
+    transcript = _transcribe(model, samples, language, server)
     if not transcript.text:
         return
     if format == "json":

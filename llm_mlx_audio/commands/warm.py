@@ -115,6 +115,30 @@ def transcript(server: dict, model_id: str, source, options: dict, word_timestam
         return transcript_from_dict(json.loads(response.read()))
 
 
+def exact_wav(samples, rate: int) -> bytes | None:
+    """samples (float32 from 16-bit capture) as a 16-bit WAV that decodes back to exactly
+    the same floats; None when they are not all on the 16-bit grid (then work locally, so
+    the warm and the local transcript stay the same)."""
+    import io
+    import wave
+
+    import numpy as np
+
+    samples = np.asarray(samples, dtype=np.float32)
+    levels = np.round(samples.astype(np.float64) * 32768.0)
+    if levels.size and (levels.min() < -32768 or levels.max() > 32767):
+        return None
+    if not np.array_equal((levels / 32768.0).astype(np.float32), samples):
+        return None
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(levels.astype("<i2").tobytes())
+    return out.getvalue()
+
+
 def _post(server: dict, path: str, body: bytes, content_type: str):
     request = urllib.request.Request(
         server["url"] + path,

@@ -149,3 +149,23 @@ def test_listen_is_in_llms_help(user):
     result = llm_subprocess("listen", "--help")
     assert result.returncode == 0
     assert b"--until-silence" in result.stdout
+
+
+def test_with_a_server_running_each_utterance_is_transcribed_there_the_same(user, microphone):
+    import signal
+
+    from llm_runner import serve_in_a_process
+
+    alsa, _, seconds = microphone
+    process, _ = serve_in_a_process(user)
+    try:
+        code, warm, warm_err = listen(user, alsa, "--duration", str(seconds), "--verbose")
+        local_code, local, local_err = listen(user, alsa, "--duration", str(seconds), "--local", "--verbose")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    assert code == 0 and local_code == 0, warm_err + local_err
+    assert warm_err.count("transcribed through the server") == 3
+    assert "loaded whisper-tiny.en" not in warm_err  # only the VAD loads in the command
+    assert "through the server" not in local_err
+    assert warm == local and len(warm.splitlines()) == 3
