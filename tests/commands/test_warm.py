@@ -120,3 +120,17 @@ def test_a_server_with_an_api_key_still_serves_this_machines_commands(tiny_model
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
+
+
+def test_captured_samples_reach_the_server_exactly_or_not_at_all(tmp_path):
+    from llm_mlx_audio.audio.decode import decode_audio
+    from llm_mlx_audio.commands.warm import exact_wav
+
+    captured = (np.array([-32768, -32767, -1, 0, 1, 12345, 32767], dtype=np.int16) / 32768.0).astype(
+        np.float32
+    )
+    path = tmp_path / "u.wav"
+    path.write_bytes(exact_wav(captured, 16000))
+    assert np.array_equal(decode_audio(str(path)), captured)
+    assert exact_wav(np.array([0.1234567], np.float32), 16000) is None  # off the 16-bit grid
+    assert exact_wav(np.array([1.0], np.float32), 16000) is None  # 32768 does not fit
