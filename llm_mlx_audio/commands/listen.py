@@ -63,10 +63,11 @@ def listen(model, language, device, duration, until_silence, pause, format, outp
     from .. import registry
     from ..audio.capture import Microphone, find_input
     from .utterance_stream import UtteranceStream
+    from .warm import find_server
 
     transcription_model = registry.find_model("transcription", model)
     microphone = Microphone(find_input(device), rate=RATE)
-    server = _server_for(transcription_model, local)
+    server = find_server(local, transcription_model.model_id)
     out = _open_output(output)
     try:
         with registry.speech_detector() as detector:
@@ -86,18 +87,6 @@ def listen(model, language, device, duration, until_silence, pause, format, outp
     finally:
         if out is not sys.stdout:
             out.close()
-
-
-def _server_for(model, local):
-    """This machine's running server for the utterances, or None (see commands/warm.py)."""
-    from pathlib import Path
-
-    from .warm import find_server
-
-    if Path(model.model_id).is_absolute():
-        return None
-    found = find_server(local)
-    return None if found is None else {**found, "gone": False}
 
 
 def _transcribe(model, samples, language, server):

@@ -66,6 +66,7 @@ def speak(text, model, voice, speed, language, output, format, play, stream, raw
     """
     from .. import registry
     from ..files import check_writable
+    from .warm import find_server
 
     show_details(verbose)
     if stream:
@@ -92,7 +93,7 @@ def speak(text, model, voice, speed, language, output, format, play, stream, raw
         check_playback()
 
     speech_model = registry.find_model("speech", model)
-    server = _server_for(speech_model, local)
+    server = find_server(local, speech_model.model_id)
     if stream:
         from ..streaming import read_incrementally, stream_speech
 
@@ -117,23 +118,6 @@ def speak(text, model, voice, speed, language, output, format, play, stream, raw
     deliver(chunks, output, format, play)
 
 
-def _server_for(speech_model, local):
-    """This machine's running server, if it is there and may be used: {"url": ...} or None.
-
-    Models given as a folder path stay local (the server knows models by id). The
-    result is shared by every sentence of a --stream run, and forgotten (``gone``)
-    after the server fails once, so a server that died mid-stream is asked only once.
-    """
-    from pathlib import Path
-
-    from .warm import find_server
-
-    if Path(speech_model.model_id).is_absolute():
-        return None
-    found = find_server(local)
-    return None if found is None else {**found, "gone": False}
-
-
 def _warm_or_local(speech_model, text, voice, speed, language, normalize, server, piece=False):
     """Speech from this machine's running server when there is one, else made here.
 
@@ -141,7 +125,6 @@ def _warm_or_local(speech_model, text, voice, speed, language, normalize, server
     the work before any audio has come back, it is done here after all. A ``piece`` of
     a stream (one sentence) may have nothing to say; a whole text may not.
     """
-    from ..models import check_speed
     from .warm import ServerUnavailable, speech_chunks
 
     if server is not None and not server["gone"]:

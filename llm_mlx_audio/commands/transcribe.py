@@ -157,7 +157,7 @@ def transcribe(
     check_diarization(transcription_model, diarize)
     from .warm import find_server
 
-    server = None if Path(transcription_model.model_id).is_absolute() else find_server(local)
+    server = find_server(local, transcription_model.model_id)
     options = dict(language=language, prompt=prompt, temperature=temperature)
     long_form = dict(
         task=task,

@@ -29,14 +29,24 @@ class ServerUnavailable(Exception):
     """The server cannot do this one (gone, busy, refused the size): do it locally."""
 
 
-def find_server(local: bool) -> dict | None:
+def find_server(local: bool, model_id: str) -> dict | None:
+    """This machine's running server, if it may do this model's work: {"url", "token", ...}.
+
+    None with --local (or LLM_MLX_AUDIO_LOCAL=1), and for a model given as a folder path
+    (the server knows models by id). The result carries ``gone``: a caller that sends it
+    several pieces of work (each sentence of --stream, each utterance of `llm listen`)
+    sets it after the server fails once, and does the rest locally.
+    """
     if local or os.environ.get(ENV_LOCAL, "").strip().lower() not in ("", "0", "false", "no"):
+        return None
+    if Path(model_id).is_absolute():
         return None
     import llm
 
     from ..server.advert import find
 
-    return find(llm.user_dir())
+    found = find(llm.user_dir())
+    return None if found is None else {**found, "gone": False}
 
 
 def speech_chunks(

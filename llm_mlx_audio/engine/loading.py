@@ -35,10 +35,11 @@ def load(path: Path, kind: str, model_id: str) -> Loaded:
     config = detection.read_config(path) or {}
     model_type = str(config.get("model_type") or "").lower()
     skip: set = set()
+    caches = load_caches.caches_for(path)
     while True:
         model = _load_stock(path, kind, model_id, model_type)
         try:
-            extra = patches.adapt(model, kind, skip=skip, caches=load_caches.caches_for(path))
+            extra = patches.adapt(model, kind, skip=skip, caches=caches)
         except patches.PatchFailed as failed:
             patches.skipped(failed.name, failed.error)
             skip.add(failed.name)  # the model may be half changed: load it afresh

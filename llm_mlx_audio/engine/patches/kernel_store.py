@@ -94,6 +94,23 @@ def save(path: Path, fingerprint: str, entries: dict) -> bool:
     header = {"fingerprint": fingerprint, "data_bytes": offset, "arrays": layout, "entries": skeleton}
     encoded = json.dumps(header, separators=(",", ":")).encode()
     start = _aligned(16 + len(encoded))
+
+    def write(f):
+        f.write(MAGIC + struct.pack("<Q", len(encoded)) + encoded)
+        for (at, _, _, _), array in zip(layout, arrays, strict=True):
+            f.write(b"\0" * (start + at - f.tell()))
+            f.write(np.ascontiguousarray(array).tobytes())
+
+    return write_atomically(path, write)
+
+
+def write_atomically(path: Path, write) -> bool:
+    """write(file) into a temporary file beside path, then rename it over path.
+
+    A reader sees the old file or the whole new one, never half of one; on any error
+    nothing is left behind and False is returned (a cache that cannot be written is
+    simply not kept).
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
@@ -101,13 +118,10 @@ def save(path: Path, fingerprint: str, entries: dict) -> bool:
         return False
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(MAGIC + struct.pack("<Q", len(encoded)) + encoded)
-            for (at, _, _, _), array in zip(layout, arrays, strict=True):
-                f.write(b"\0" * (start + at - f.tell()))
-                f.write(np.ascontiguousarray(array).tobytes())
+            write(f)
         os.replace(temporary, path)
         return True
-    except OSError:
+    except (OSError, ValueError):
         try:
             os.unlink(temporary)
         except OSError:

@@ -19,13 +19,11 @@ import functools
 import importlib.util
 import logging
 import marshal
-import os
-import tempfile
 import time
 from pathlib import Path
 
 from ...errors import G2PUnavailableError, UnknownVoiceError
-from . import spacy_import
+from . import kernel_store, spacy_import
 
 logger = logging.getLogger("llm_mlx_audio")
 
@@ -178,19 +176,10 @@ def _read_lexicon(en, path: Path, british: bool):
 
 def _write_lexicon(path: Path, lexicon) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    except OSError:
+        data = marshal.dumps(dict(vars(lexicon)))
+    except ValueError:  # something marshal cannot write: no copy, misaki builds it each time
         return
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(marshal.dumps(dict(vars(lexicon))))
-        os.replace(temporary, path)
-    except (OSError, ValueError):
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+    kernel_store.write_atomically(path, lambda f: f.write(data))
 
 
 class _TimedG2P:

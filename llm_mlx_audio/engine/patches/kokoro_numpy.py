@@ -170,7 +170,12 @@ def _sigmoid(x):
 
 def _numpy_params(block) -> list:
     """Weight-normalised kernels and the rest, as numpy arrays, made once per block."""
-    return kernels.cached_on(block, block.convs1[0].weight_v, lambda: _build_params(block))
+    return kernels.cached_on(block, *_block_kernels(block))
+
+
+def _block_kernels(block):
+    """(key, build) of a residual block's numpy kernels: made again when key is replaced."""
+    return block.convs1[0].weight_v, lambda: _build_params(block)
 
 
 def _build_params(block) -> list:
@@ -322,7 +327,12 @@ def conv_weighted(module, x):
 
 def _conv_weighted_params(module):
     """A ConvWeighted's numpy kernels, made once (and again if its weights change)."""
-    return kernels.cached_on(module, module.weight_v, lambda: _conv_params(module))
+    return kernels.cached_on(module, *_conv_kernels(module))
+
+
+def _conv_kernels(module):
+    """(key, build) of a ConvWeighted's numpy kernels."""
+    return module.weight_v, lambda: _conv_params(module)
 
 
 def prepare(model, store=None) -> None:
@@ -339,10 +349,10 @@ def prepare(model, store=None) -> None:
     targets = {}
     for name, module in model.named_modules():
         if isinstance(module, NumpyResBlock):
-            targets[name] = (module, module.convs1[0].weight_v, lambda m=module: _build_params(m))
+            targets[name] = (module, *_block_kernels(module))
         elif isinstance(module, NumpyConvWeighted):
             if module.stride == 1 and module.groups == 1 and isinstance(module.padding, int):
-                targets[name] = (module, module.weight_v, lambda m=module: _conv_params(m))
+                targets[name] = (module, *_conv_kernels(module))
     saved = store.load() if store is not None else None
     if saved is not None and saved.keys() == targets.keys():
         for name, (module, key, _) in targets.items():
