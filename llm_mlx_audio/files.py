@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -64,3 +65,20 @@ def write_atomically(path, data: bytes, mode: int | None = None) -> Path:
     with atomic_output(path, mode=mode) as f:
         f.write(data)
     return Path(path)
+
+
+def remove_tree(target, owner) -> None:
+    """Delete the folder target, which must sit strictly inside the folder owner.
+
+    Every tree this plugin deletes is one it made inside a folder it owns. A name
+    that came from a user or a file (``..``, ``.``, a symlink out) must never turn
+    that into llm's whole user directory: anything else is refused, not deleted.
+    """
+    target_path = Path(target)
+    owner_path = Path(owner).resolve()
+    resolved = target_path.parent.resolve() / target_path.name
+    if target_path.is_symlink() or resolved.resolve() != resolved:
+        raise AudioError(f"Refusing to delete {target_path}: it is a link, not a folder of ours")
+    if owner_path not in resolved.parents or target_path.name in ("", ".", ".."):
+        raise AudioError(f"Refusing to delete {target_path}: it is not inside {owner_path}")
+    shutil.rmtree(resolved)

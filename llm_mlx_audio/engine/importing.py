@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .. import catalog
 from ..errors import AudioError, WrongModelKindError
+from ..files import remove_tree
 from . import detection
 
 
@@ -27,7 +28,8 @@ def import_model(path, name: str | None = None, progress: Callable | None = None
     if not path.exists():
         raise AudioError(f"{path}: no such file or directory")
     path = path.resolve()
-    model_id = name or _default_name(path)
+    model_id = _default_name(path) if name is None else name
+    _safe_folder_name(model_id)  # refuse a bad name before any work
     if path.is_dir() and (path / "config.json").exists() and not ctranslate2_whisper.looks_like(path):
         kind = detection.detect_folder(path)
         if kind not in ("speech", "transcription"):
@@ -67,8 +69,8 @@ def store_converted(model_id: str, convert: Callable[[Path], None]) -> Path:
     work = Path(tempfile.mkdtemp(prefix=".import-", dir=root))
     try:
         convert(work / "model")
-        if dest.exists():
-            shutil.rmtree(dest)
+        if dest.exists() or dest.is_symlink():
+            remove_tree(dest, root)
         (work / "model").rename(dest)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -77,8 +79,18 @@ def store_converted(model_id: str, convert: Callable[[Path], None]) -> Path:
 
 def _default_name(path: Path) -> str:
     name = path.stem if path.is_file() else path.name
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-").lower() or "model"
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.").lower() or "model"
 
 
 def _safe_folder_name(model_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "--", model_id)
+    """A folder name for model_id that can only ever name a folder inside the models folder.
+
+    ``.``, ``..``, dot-only and hidden names (our own work folders start with a dot)
+    are refused: with ``..`` a re-import once deleted llm's whole user directory.
+    """
+    name = re.sub(r"[^A-Za-z0-9._-]+", "--", model_id)
+    if not name.strip(".-") or name.startswith("."):
+        raise AudioError(
+            f"'{model_id}' cannot name a model: use letters, digits, '-', '_' or '.', not starting with '.'"
+        )
+    return name
