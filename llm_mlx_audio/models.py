@@ -141,7 +141,8 @@ class SpeechModel(_AudioModel):
         """The voices this model offers, or None when it has no fixed list."""
         return None
 
-    def default_voice(self) -> str | None:
+    def default_voice(self, language: str | None = None) -> str | None:
+        """The voice used when none is asked for (for text in language, where that matters)."""
         voices = self.voices()
         return voices[0] if voices else None
 

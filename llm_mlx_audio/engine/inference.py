@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import AudioError
 from ..models import Audio, Segment, Transcript, Word
 from .loading import Loaded, one_line
-from .patches import stoppable
+from .patches import prepare_language, stoppable
 from .thread import cancel_requested
 
 # Whisper asks this between windows (patches/stoppable.py).
@@ -42,6 +42,7 @@ def generate_speech(loaded: Loaded, text: str, voice, speed, language) -> Iterat
     kwargs.update(voice=voice, speed=speed)
     if loaded.model_type == "kokoro":
         kwargs["lang_code"] = _kokoro_language(language)
+        prepare_language(model, kwargs["lang_code"])
     elif language:
         kwargs["lang_code"] = language
     kwargs = _accepted(model.generate, kwargs)

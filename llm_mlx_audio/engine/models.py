@@ -20,7 +20,10 @@ from ..text.sentences import chunk_text
 from . import detection, inference, loading
 from .pool import estimate_size, get_pool
 
-_PREFERRED_VOICES = ("jm_kumo", "af_heart", "expr-voice-5-m")
+#: What Kokoro's G2P speaks, as text/language.py names languages -> the voices' tags.
+_KOKORO_TEXT_LANGUAGES = {
+    "en": "en-us", "es": "es", "fr": "fr", "hi": "hi", "it": "it", "ja": "ja", "pt": "pt-br", "zh": "zh",
+}  # fmt: skip
 
 
 def make_model(kind: str, model_id: str, path, embedded: bool = False):
@@ -73,16 +76,39 @@ class MlxSpeechModel(_MlxModel, SpeechModel):
         self._ensure_present()
         return list_voices(self.path)
 
-    def default_voice(self) -> str | None:
-        voices = self.voices()
-        if not voices:
+    def default_voice(self, language: str | None = None) -> str | None:
+        """The voice for text in language (English when not said): af_heart on hub Kokoro."""
+        from ..voices import default_voice
+
+        return default_voice(self.voices(), language or "en-us")
+
+    def resolve_voice(self, voice: str | None) -> str | None:
+        """Kokoro's default voice is chosen per text (its language), so None stays None here."""
+        if voice is None and self.model_type == "kokoro":
             return None
-        for preferred in _PREFERRED_VOICES:
-            if preferred in voices:
-                return preferred
-        return voices[0]
+        return super().resolve_voice(voice)
+
+    def language_and_voice(self, text: str, voice: str | None, language: str | None) -> tuple:
+        """Kokoro: the language the text is written in unless one is given (a named voice
+        speaks it too: `-v ef_dora "Hola"` is Spanish, `-v jm_kumo "Good morning"` English);
+        when the text does not say, the voice's language, else English. No voice: that
+        language's own voice."""
+        if self.model_type != "kokoro":
+            return language, voice
+        from ..text.language import identify
+        from ..voices import language_of
+
+        if not language:
+            voice_language = language_of(voice)
+            found = identify(text, _KOKORO_TEXT_LANGUAGES)
+            language = _KOKORO_TEXT_LANGUAGES.get(found) if found else None
+            if language == "en-us" and voice_language == "en-gb":
+                language = "en-gb"  # English text in a British voice: British English
+            language = language or voice_language or "en-us"
+        return language, voice or self.default_voice(language)
 
     def stream_speech(self, text, *, voice, speed, language) -> Iterator[Audio]:
+        language, voice = self.language_and_voice(text, voice, language)
         with self._use() as loaded:
             from .thread import get_mlx_thread
 
@@ -146,10 +172,9 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
             self._use() as loaded,
             long_form.vad_model() if vad else contextlib.nullcontext() as vad_lease,
         ):
-            if diarize and (vad_lease is None or not batched_whisper.is_batched_whisper(loaded)):
+            if diarize and not batched_whisper.is_batched_whisper(loaded):
                 raise AudioError(
-                    f"{self.model_id} cannot tell speakers apart here: diarization needs a Whisper model "
-                    "and the VAD (pip install 'llm-mlx-audio[offline]')"
+                    f"{self.model_id} cannot tell speakers apart here: diarization needs a Whisper model"
                 )
             if vad_lease is None or not batched_whisper.is_batched_whisper(loaded):
                 samples = load_samples(audio, self.input_sample_rate)

@@ -122,3 +122,37 @@ def test_the_readme_main_job_works_offline_in_a_fresh_user_dir(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert wer(["Hello from your own computer."], [result.stdout]) < 0.25, result.stdout
+
+
+SPANISH = "Hola, ¿cómo estás? Me llamo Pablo y vivo en Madrid."
+
+
+@needs_embedded
+def test_spanish_text_is_read_in_spanish_by_whatever_voice_speaks_it(llm_cli, tmp_path):
+    """No --lang: the text's own language picks Kokoro's G2P, even in a Japanese voice."""
+    import json
+
+    spoken, as_english = tmp_path / "es.wav", tmp_path / "es-as-en.wav"
+    assert llm_cli("speak", "-v", "jm_kumo", SPANISH, "-o", str(spoken)).exit_code == 0
+    assert llm_cli("speak", "-v", "jm_kumo", "--lang", "en", SPANISH, "-o", str(as_english)).exit_code == 0
+    heard = json.loads(llm_cli("transcribe", "-m", "whisper-base", str(spoken), "--format", "json").stdout)
+    assert heard["language"] == "es"
+    assert wer([SPANISH], [heard["text"]]) < 0.25, heard["text"]
+    misread = json.loads(llm_cli("transcribe", "-m", "whisper-base", str(as_english), "--format", "json").stdout)
+    assert wer([SPANISH], [misread["text"]]) > 0.4, misread["text"]  # the English G2P: not Spanish
+
+
+@needs_embedded
+def test_speech_on_stdout_is_only_samples_in_any_language(tmp_path):
+    """mlx-audio prints "Creating new KokoroPipeline for language: e" to stdout; nothing may
+    reach a pipe of raw samples but the samples: stdout equals the file written."""
+    from llm_runner import llm_subprocess
+
+    env = {"LLM_USER_PATH": str(tmp_path / "user"), "HF_HUB_OFFLINE": "1"}
+    piped = llm_subprocess("speak", "-v", "jf_alpha+jm_kumo", "Hola.", "-o", "-", "--format", "pcm", env=env)
+    assert piped.returncode == 0, piped.stderr
+    to_file = tmp_path / "hola.pcm"
+    written = llm_subprocess("speak", "-v", "jf_alpha+jm_kumo", "Hola.", "-o", str(to_file), env=env)
+    assert written.returncode == 0, written.stderr
+    assert piped.stdout == to_file.read_bytes() and len(piped.stdout) > 24000
+    assert b"Kokoro" not in piped.stderr

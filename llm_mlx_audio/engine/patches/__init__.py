@@ -48,6 +48,7 @@ __all__ = [
     "enabled",
     "loading",
     "prepare_mlx",
+    "prepare_language",
 ]
 
 # The releases these adaptations were written and tested against. A newer mlx-audio
@@ -232,6 +233,14 @@ _ADAPTATIONS = (
     ("kokoro-numpy", _cpu_speech, _kokoro_numpy),
     ("stoppable-windows", _any_whisper, _stoppable),
 )
+
+
+def prepare_language(model, lang_code: str) -> None:
+    """Before a Kokoro speaks lang_code: an offline pipeline for it (kokoro_g2p.py)."""
+    if _is_kokoro_pipeline_owner(model):
+        from .kokoro_g2p import ensure_pipeline
+
+        ensure_pipeline(model, lang_code)
 
 
 # -- what is active ---------------------------------------------------------------------

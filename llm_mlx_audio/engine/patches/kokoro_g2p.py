@@ -49,12 +49,35 @@ def prepare_kokoro(model, cache_dir: Path | None = None) -> None:
 
     Call on the MLX thread right after loading (voices are loaded on that thread later).
     Installs offline pipelines for American ("a") and British ("b", phonemizer built on
-    first use) English in mlx-audio's pipeline cache; other language codes are left to
-    mlx-audio. ``cache_dir``: where misaki's dictionaries may be kept ready to read.
+    first use) English in mlx-audio's pipeline cache; other languages get theirs from
+    ``ensure_pipeline`` when first spoken. ``cache_dir``: where misaki's dictionaries may be kept ready to read.
     """
     for lang_code in ENGLISH_LANG_CODES:
-        if not isinstance(model._pipelines.get(lang_code), _offline_pipeline_class()):
-            model._pipelines[lang_code] = _offline_pipeline_class()(model, lang_code, cache_dir)
+        ensure_pipeline(model, lang_code, cache_dir)
+
+
+def ensure_pipeline(model, lang_code: str, cache_dir: Path | None = None) -> None:
+    """Put an offline pipeline for lang_code in the model's cache before generate() needs one.
+
+    mlx-audio would make its own, printing "Creating new KokoroPipeline for language: e"
+    to stdout (inside `llm speak -o - --format pcm`, before the samples), loading voices
+    from the hub and unable to blend. Ours reads voices from the folder and blends them
+    in every language; its G2P is mlx-audio's own choice for languages other than English.
+    """
+    cls = _offline_pipeline_class()
+    if not isinstance(model._pipelines.get(lang_code), cls):
+        model._pipelines[lang_code] = cls(model, lang_code, cache_dir)
+
+
+def _other_g2p(lang_code: str):
+    """mlx-audio's G2P for a language other than English (eSpeak NG, or misaki's ja / zh)."""
+    from mlx_audio.tts.models.kokoro import pipeline
+
+    if lang_code == "j":
+        return pipeline._get_misaki_ja().JAG2P()
+    if lang_code == "z":
+        return pipeline._get_misaki_zh().ZHG2P()
+    return pipeline._get_misaki_espeak().EspeakG2P(language=pipeline.LANG_CODES[lang_code])
 
 
 def english_g2p(british: bool = False, cache_dir: Path | None = None):
@@ -223,9 +246,13 @@ def _offline_pipeline_class():
 
         @property
         def g2p(self):
-            # British English is rarely asked for: its lexicon loads on first use.
+            # British English and other languages are rarer: their G2P is made on first use.
             if self._g2p is None:
-                self._g2p = _TimedG2P(english_g2p(british=self.lang_code == "b", cache_dir=self._cache_dir))
+                if self.lang_code in ENGLISH_LANG_CODES:
+                    g2p = english_g2p(british=self.lang_code == "b", cache_dir=self._cache_dir)
+                else:
+                    g2p = _other_g2p(self.lang_code)
+                self._g2p = _TimedG2P(g2p)
             return self._g2p
 
         def load_voice(self, voice: str, delimiter: str = ",") -> object:
