@@ -2,7 +2,12 @@
 
 The token comes from `llm keys set huggingface` or HF_TOKEN, and is handed to
 huggingface_hub without ever being printed. config.json is fetched first so a text
-or vision model is refused before gigabytes of weights come down.
+or vision model is refused before gigabytes of weights come down. On a terminal, a
+download says in one line what it fetches (repo, size, where) and shows a progress
+bar; when stderr is not a terminal (a script, a pipe, a log) it says nothing.
+
+Model code never comes down: no ``*.py`` and no pickled ``*.pth`` (mlx-audio's own
+list has both; the repos this plugin runs carry safetensors).
 """
 
 from __future__ import annotations
@@ -20,11 +25,10 @@ RECOMMENDED = {
     "transcription": "mlx-community/whisper-large-v3-turbo",
 }
 
-# The files mlx-audio needs; the same list its own loader downloads.
+# The files mlx-audio needs: its own loader's list without code (*.py) and pickles (*.pth).
 ALLOW_PATTERNS = [
     "*.json",
     "*.safetensors",
-    "*.py",
     "*.model",
     "*.tiktoken",
     "*.txt",
@@ -32,7 +36,6 @@ ALLOW_PATTERNS = [
     "*.jsonl",
     "*.yaml",
     "*.npz",
-    "*.pth",
 ]
 
 
@@ -45,15 +48,14 @@ def download(repo_id: str) -> tuple:
 
     Returns (kind, local path).
     """
-    from huggingface_hub import hf_hub_download, snapshot_download
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
 
     token = hf_token()
     with _hub_errors(repo_id):
         try:
             config_path = hf_hub_download(repo_id, "config.json", token=token)
-        except Exception as e:
-            if type(e).__name__ != "EntryNotFoundError":
-                raise
+        except EntryNotFoundError:  # RemoteEntryNotFoundError in huggingface_hub 1.x and 2.x
             config_path = None
         config = detection.read_config(Path(config_path).parent) if config_path else None
         kind = detection.detect_kind(config, repo_id)
@@ -62,9 +64,45 @@ def download(repo_id: str) -> tuple:
                 f"{repo_id} is {detection.describe_kind(kind)}; llm-mlx-audio only runs speech "
                 "and transcription models"
             )
-        path = snapshot_download(repo_id, allow_patterns=ALLOW_PATTERNS, token=token)
+        path = _fetch(repo_id, token)
     catalog.record_model(repo_id, kind, path, source="huggingface")
     return kind, Path(path)
+
+
+def _fetch(repo_id: str, token) -> str:
+    """snapshot_download, announced and with a progress bar on a terminal, silent elsewhere."""
+    import sys
+
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    on_terminal = sys.stderr.isatty()
+    if on_terminal:
+        planned = snapshot_download(repo_id, allow_patterns=ALLOW_PATTERNS, token=token, dry_run=True)
+        missing = [f for f in planned if f.will_download]
+        if missing:
+            size = sum(f.file_size or 0 for f in missing)
+            print(
+                f"Downloading {repo_id} ({human_size(size)}, {len(missing)} files) into {constants.HF_HUB_CACHE}",
+                file=sys.stderr,
+                flush=True,
+            )
+    was_disabled = are_progress_bars_disabled()
+    if not on_terminal:
+        disable_progress_bars()
+    try:
+        return snapshot_download(repo_id, allow_patterns=ALLOW_PATTERNS, token=token)
+    finally:
+        if not on_terminal and not was_disabled:
+            enable_progress_bars()
+
+
+def human_size(size: int) -> str:
+    """1.6 GB, 312 MB, 980 kB."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.3g} {unit}"
+    return f"{size} B"
 
 
 class _hub_errors:
@@ -95,6 +133,9 @@ class _hub_errors:
             message = f"Cannot download {repo}: the Hugging Face hub cannot be reached and it is not in the local cache"
         elif name == "HfHubHTTPError":
             message = f"Cannot download {repo}: {str(exc).splitlines()[0]}"
+        elif name in ("RemoteProtocolError", "ReadError", "ReadTimeout", "ConnectError", "IncompleteRead"):
+            # The connection kept dropping (the client retries a few times first).
+            message = f"Cannot download {repo}: the connection to the hub kept dropping ({name}); run it again: the files already fetched are kept"
         else:
             return False
         raise AudioError(message) from None

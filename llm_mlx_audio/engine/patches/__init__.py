@@ -8,6 +8,7 @@ one line on stderr and the model runs stock, slower but right.
 | adaptation          | module              | what it changes                                       |
 |---------------------|---------------------|-------------------------------------------------------|
 | blas                | blas.py             | OpenBLAS under MLX instead of the reference BLAS      |
+| dequantize          | dequantize.py       | quantized layers as floats (CPU matmuls, numpy paths) |
 | allocator           | allocator.py        | glibc keeps freed blocks for reuse (fewer page faults)|
 | lazy-packages       | lazy_packages.py    | skip mlx_audio's eager import of 18 STT families      |
 | whisper-tokenizer   | whisper_tokenizer.py| Whisper's tokenizer without transformers (load hook)  |
@@ -56,6 +57,7 @@ __all__ = [
 CHECKED_WITH = {"mlx-audio": "0.6.2", "mlx": "0.32.4"}
 
 _counts = {
+    "dequantize": 0,
     "whisper-fp32": 0,
     "whisper-numpy": 0,
     "vocoder-convs": 0,
@@ -170,6 +172,18 @@ def _is_kokoro_pipeline_owner(model) -> bool:
     return _is_family(model, "tts.models.kokoro") and getattr(model, "_pipelines", None) is not None
 
 
+def _dequantize(model, caches):
+    from . import dequantize
+
+    _counts["dequantize"] += dequantize.expand(model)
+
+
+def _quantized_on_cpu(model, kind):
+    from .dequantize import is_quantized
+
+    return enabled() and is_quantized(model)
+
+
 def _kokoro_g2p(model, caches):
     from .kokoro_g2p import prepare_kokoro
 
@@ -226,6 +240,7 @@ def _cpu_speech(model, kind):
 
 
 _ADAPTATIONS = (
+    ("dequantize", _quantized_on_cpu, _dequantize),
     ("kokoro-g2p", lambda model, kind: _is_kokoro_pipeline_owner(model), _kokoro_g2p),
     ("whisper-fp32", _cpu_whisper, _whisper_fp32),
     ("whisper-numpy", _cpu_whisper, _whisper_numpy),
@@ -261,6 +276,7 @@ def describe() -> dict:
         # OpenBLAS picks its kernels from the CPU unless this pins them (it halves
         # sgemm speed on an AVX-512 CPU pinned to Haswell, measured).
         "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+        "dequantized_layers": _counts["dequantize"],
         "whisper_fp32_models": _counts["whisper-fp32"],
         "whisper_fast_modules": _counts["whisper-numpy"],
         "fast_conv_layers": _counts["vocoder-convs"],

@@ -14,7 +14,7 @@ import platform
 import sys
 from collections.abc import Iterator
 
-from .switch import enabled
+from .switch import blas_enabled
 
 # A BLAS library to preload instead of searching for OpenBLAS; "none" keeps the wheel's own.
 ENV_BLAS = "LLM_MLX_AUDIO_BLAS"
@@ -31,7 +31,7 @@ def prepare_mlx() -> str | None:
     """
     if _state["prepared"]:
         return _state["blas"]
-    if not enabled() or "mlx.core" in sys.modules:
+    if not blas_enabled() or "mlx.core" in sys.modules:
         return None
     if os.environ.get(ENV_BLAS, "").strip().lower() in ("none", "reference"):
         _state["prepared"] = True

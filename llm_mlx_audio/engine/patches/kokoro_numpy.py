@@ -32,7 +32,7 @@ _FAMILIES = ("mlx_audio.tts.models.kokoro", "mlx_audio.tts.models.kitten_tts")
 
 # Part of the kernels' fingerprint: change it when what _build_params or _conv_params
 # return changes, so that kernels saved by an older version are made again.
-KERNELS_VERSION = "kokoro-numpy-1"
+KERNELS_VERSION = "kokoro-numpy-2"  # 2: quantized folders build from dequantized weights
 
 
 def optimise(model, store=None) -> int:

@@ -1,7 +1,9 @@
 """Where the CPU speed-ups apply: Linux, no GPU device, and not switched off.
 
 On Apple Silicon (Metal), any GPU device, or with ``LLM_MLX_AUDIO_CPU_FAST=0`` every
-CPU patch stands aside and mlx-audio runs as shipped. Only stdlib at module level:
+CPU patch stands aside and mlx-audio runs as shipped. ``LLM_MLX_AUDIO_CPU_FAST=blas``
+keeps only OpenBLAS under MLX: every model runs mlx-audio's own code (the code Metal
+runs), with matrix products a CPU can afford; that is how CI tests the Metal path. Only stdlib at module level:
 the plugin is imported on every ``llm`` call.
 """
 
@@ -20,11 +22,18 @@ def enabled() -> bool:
     Before ``mlx.core`` is imported the device cannot be asked without importing it
     (which would defeat ``prepare_mlx``), so only the platform and switch count then.
     """
-    if os.environ.get(ENV_SWITCH, "1").strip().lower() in _OFF:
+    if os.environ.get(ENV_SWITCH, "1").strip().lower() in _OFF | {"blas"}:
         return False
     if not sys.platform.startswith("linux"):
         return False
     return not mlx_uses_gpu()
+
+
+def blas_enabled() -> bool:
+    """True where OpenBLAS goes under MLX: wherever the speed-ups apply, and with ``=blas``."""
+    if os.environ.get(ENV_SWITCH, "1").strip().lower() == "blas":
+        return sys.platform.startswith("linux") and not mlx_uses_gpu()
+    return enabled()
 
 
 def mlx_uses_gpu() -> bool:
