@@ -37,7 +37,8 @@ def load(path: Path, kind: str, model_id: str) -> Loaded:
     skip: set = set()
     caches = load_caches.caches_for(path)
     while True:
-        model = _load_stock(path, kind, model_id, model_type)
+        tokenizers = caches.folder / "whisper-tokenizers" if caches.folder else None
+        model = _load_stock(path, kind, model_id, model_type, tokenizers)
         try:
             extra = patches.adapt(model, kind, skip=skip, caches=caches)
         except patches.PatchFailed as failed:
@@ -49,7 +50,7 @@ def load(path: Path, kind: str, model_id: str) -> Loaded:
         return Loaded(model=model, model_type=model_type, generate_kwargs=extra)
 
 
-def _load_stock(path: Path, kind: str, model_id: str, model_type: str):
+def _load_stock(path: Path, kind: str, model_id: str, model_type: str, tokenizers: Path | None = None):
     try:
         if kind == "speech":
             from mlx_audio.tts.utils import load_model
@@ -59,7 +60,7 @@ def _load_stock(path: Path, kind: str, model_id: str, model_type: str):
             from .speaker_encoder import load_model
         else:
             from mlx_audio.stt.utils import load_model
-        with patches.loading(model_type):
+        with patches.loading(model_type, cache_dir=tokenizers):
             return load_model(Path(path))
     except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError) as e:
         raise ModelLoadError(f"Could not load {model_id} from {path}: {one_line(e)}") from e

@@ -108,12 +108,14 @@ def prepare_mlx() -> str | None:
 
 
 @contextlib.contextmanager
-def loading(model_type: str):
-    """Around mlx-audio's ``load_model``: the hooks that must be in place during a load."""
+def loading(model_type: str, cache_dir: Path | None = None):
+    """Around mlx-audio's ``load_model``: the hooks that must be in place during a load.
+
+    ``cache_dir``: where Whisper tokenizers built from ``.tiktoken`` files may be kept."""
     from .whisper_tokenizer import light_processor_for
 
     try:
-        context = light_processor_for(model_type)
+        context = light_processor_for(model_type, cache_dir=cache_dir)
         context.__enter__()
     except Exception as error:  # noqa: BLE001
         skipped("whisper-tokenizer", error)

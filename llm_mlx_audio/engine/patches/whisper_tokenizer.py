@@ -1,4 +1,4 @@
-"""Whisper's tokenizer without importing transformers.
+"""Whisper's tokenizer without importing transformers, also where the folder has none.
 
 mlx-audio's Whisper asks transformers for a ``WhisperProcessor`` after loading, only
 to use its tokenizer. Importing transformers and building it costs ~0.7 s of every
@@ -8,9 +8,22 @@ to use its tokenizer. Importing transformers and building it costs ~0.7 s of eve
 Whisper decoding rules (prompt stripping, timestamp removal; no space clean-up for
 BPE). Tests compare it with transformers' tokenizer token by token.
 
-It is used only where it can be exact: a ``tokenizer.json`` that holds Whisper's
-special and timestamp tokens. Otherwise ``load_processor`` returns None and the
-caller keeps mlx-audio's own hook (transformers).
+Where the tokenizer comes from (``load_processor``), first that applies:
+
+1. the folder's ``tokenizer.json``, when it holds Whisper's special and timestamp
+   tokens; one that tokenizers cannot read, or that lacks them, is left to
+   transformers (None: mlx-audio's own hook runs);
+2. the folder's own ``multilingual.tiktoken`` or ``gpt2.tiktoken`` (``-8bit`` repos on
+   the hub ship one), the one config.json's ``n_vocab`` (or ``vocab_size``) calls for;
+3. a folder with transformers' slow-tokenizer files (vocab.json, merges.txt) is left
+   to transformers, as before;
+4. the same vocabulary shipped in this package (``assets/whisper``, OpenAI's files):
+   ``mlx-community/whisper-*`` repos hold only config.json and weights.
+
+2 and 4 build Hugging Face's tokenizer.json from the vocabulary and n_vocab
+(``whisper_vocabulary.py``). Without config.json nothing is decided here (None);
+with one whose n_vocab fits no Whisper vocabulary the load fails with a
+ModelLoadError of one line, rather than later with mlx-audio's "Processor not found".
 """
 
 from __future__ import annotations
@@ -20,6 +33,8 @@ import re
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
+
+from ...errors import ModelLoadError
 
 _TIMESTAMP = re.compile(r"<\|(\d+\.\d+)\|>")
 _REQUIRED = ("<|endoftext|>", "<|startoftranscript|>", "<|notimestamps|>", "<|0.00|>")
@@ -63,16 +78,56 @@ class WhisperTokenizer:
         return _TIMESTAMP.sub("", text)
 
 
-def load_processor(model_path) -> WhisperProcessor | None:
-    """A WhisperProcessor for the folder, or None where transformers must do it."""
+def load_processor(model_path, cache_dir=None) -> WhisperProcessor | None:
+    """A WhisperProcessor for the folder, or None where transformers must do it.
+
+    ``cache_dir``: a folder to keep tokenizers built from .tiktoken files in (None: build
+    them every time). Raises ModelLoadError when the folder has no tokenizer and none
+    can be made for it.
+    """
     folder = Path(model_path)
-    tokenizer_file = folder / "tokenizer.json"
-    if not tokenizer_file.is_file():
+    if (folder / "tokenizer.json").is_file():
+        return _from_tokenizer_json(folder)
+    config = _read_json(folder / "config.json")
+    if not isinstance(config, dict):
         return None
+    n_vocab = config.get("n_vocab", config.get("vocab_size"))
+    if isinstance(n_vocab, bool) or not isinstance(n_vocab, int):
+        n_vocab = None
+    from .whisper_vocabulary import load_tokenizer, vocabulary_name
+
+    name = vocabulary_name(n_vocab) if n_vocab is not None else None
+    if name is not None and (folder / name).is_file():
+        vocabulary = folder / name
+    elif (folder / "vocab.json").is_file() and (folder / "merges.txt").is_file():
+        return None  # transformers' slow-tokenizer files: transformers decides, as before
+    elif name is not None:
+        from .whisper_vocabulary import SHIPPED
+
+        vocabulary = SHIPPED / name
+    else:
+        missing = f"{folder} has no Whisper tokenizer (tokenizer.json or a .tiktoken file)"
+        if n_vocab is None:
+            raise ModelLoadError(f"{missing} and its config.json gives no n_vocab or vocab_size")
+        raise ModelLoadError(f"{missing} and its n_vocab {n_vocab} matches no Whisper vocabulary")
+    try:
+        backend = load_tokenizer(vocabulary, n_vocab, cache_dir)
+    except (OSError, ValueError) as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ModelLoadError(
+            f"Cannot make {folder}'s Whisper tokenizer from {vocabulary}: {reason}"
+        ) from None
+    tokenizer_config = _read_json(folder / "tokenizer_config.json")
+    return WhisperProcessor(
+        WhisperTokenizer(backend, tokenizer_config if isinstance(tokenizer_config, dict) else {})
+    )
+
+
+def _from_tokenizer_json(folder: Path) -> WhisperProcessor | None:
     try:
         from tokenizers import Tokenizer
 
-        backend = Tokenizer.from_file(str(tokenizer_file))
+        backend = Tokenizer.from_file(str(folder / "tokenizer.json"))
         config_file = folder / "tokenizer_config.json"
         config = json.loads(config_file.read_text()) if config_file.is_file() else {}
     except Exception:  # noqa: BLE001 (a file tokenizers cannot read: transformers decides)
@@ -81,6 +136,14 @@ def load_processor(model_path) -> WhisperProcessor | None:
     if not all(token in vocab for token in _REQUIRED) or type(backend.model).__name__ != "BPE":
         return None
     return WhisperProcessor(WhisperTokenizer(backend, config))
+
+
+def _read_json(path: Path):
+    """The file's JSON, or None when it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _content(token):
@@ -98,13 +161,15 @@ def _as_list(token_ids) -> list:
 
 
 @contextmanager
-def light_processor_for(model_type: str):
+def light_processor_for(model_type: str, cache_dir=None):
     """While loading a Whisper, give it this tokenizer instead of transformers'.
 
     mlx-audio's loader calls ``Model.post_load_hook`` (processor, then alignment
     heads) with no way to opt out, so the hook is replaced for the duration of the
     load (on the MLX thread, where every load runs) and restored after. Where
-    ``load_processor`` declines, mlx-audio's own hook runs unchanged.
+    ``load_processor`` declines, mlx-audio's own hook runs unchanged; its
+    ModelLoadError passes through mlx-audio's loader, which catches nothing there.
+    ``cache_dir``: see ``load_processor``.
     """
     if model_type != "whisper":
         yield
@@ -117,7 +182,7 @@ def light_processor_for(model_type: str):
         return
 
     def post_load_hook(model, model_path):
-        processor = load_processor(model_path)
+        processor = load_processor(model_path, cache_dir)
         if processor is None:
             return original.__func__(model, model_path)
         model._processor = processor
