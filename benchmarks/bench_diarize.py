@@ -71,16 +71,6 @@ def main():
         return
     workdir = c.prepare_workdir(args.workdir)
     c.ensure_models()
-    import subprocess
-
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import llm_mlx_audio.engine.embedded as e; e.ensure_vad(); e.ensure_speaker_encoder()",
-        ],
-        check=True,
-    )
     lengths = [1, 5, 10] if args.quick else [1, 5, 10, 30]
     print(f"load average before: {c.load_average()}", flush=True)
     results = []

@@ -202,9 +202,6 @@ def main():
     runs = c.repeats(args)
     workdir = c.prepare_workdir(args.workdir)
     c.ensure_models()
-    subprocess.run(
-        [sys.executable, "-c", "import llm_mlx_audio.engine.embedded as e; e.ensure_vad()"], check=True
-    )
     print(f"load average before: {c.load_average()}", flush=True)
     with PrivatePulse() as pulse:
         env = {**os.environ, **pulse.env, "HF_HUB_OFFLINE": "1"}

@@ -171,14 +171,12 @@ def _unknown(kind: str, name: str) -> AudioError:
 
 
 def _recommended(kind: str) -> AnyModel:
-    """Download the recommended hub model the first time one is needed."""
-    import sys
-
+    """Download the recommended hub model the first time one is needed (the download says
+    what it fetches, on a terminal)."""
     from .engine.download import RECOMMENDED
 
     repo_id = RECOMMENDED[kind]
     if repo_id not in registered_models(kind):
-        print(f"No {kind} model set up yet: downloading {repo_id}", file=sys.stderr, flush=True)
         try:
             download(repo_id)
         except AudioError as e:
@@ -267,9 +265,4 @@ def speech_detector():
     from .engine import long_form, vad
 
     with long_form.vad_model() as model:
-        if model is None:
-            raise AudioError(
-                "No voice activity detector is installed: pip install 'llm-mlx-audio[offline]' "
-                "(Silero VAD comes in faster-whisper's wheel)"
-            )
         yield vad.StreamingVad(model)

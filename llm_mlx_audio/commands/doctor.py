@@ -92,12 +92,11 @@ def _screen(report):
     labels = {"vad": "Silero VAD", "speaker_encoder": "GE2E speaker encoder (--diarize)"}
     lines = []
     for name, state in report.get("helpers", {}).items():
-        if state["state"] == "converted":
-            lines.append(f"{labels[name]}: {_size(state['bytes'])}")
-        elif state["state"] == "available":
-            lines.append(f"{labels[name]}: converts on first use")
+        if state["state"] == "shipped":
+            licence = f", {state['licence']}" if state.get("licence") else ""
+            lines.append(f"{labels[name]}: shipped with the plugin ({_size(state['bytes'])}{licence})")
         else:
-            lines.append(f"!! {labels[name]} missing: {state['fix']}")
+            lines.append(f"!! {labels[name]} missing from {state['path']}: {state['fix']}")
     yield "Helper models", lines
     caches = report.get("caches")
     if caches:

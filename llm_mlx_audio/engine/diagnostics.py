@@ -97,30 +97,41 @@ def g2p_report() -> dict:
 
 
 def helpers_report() -> dict:
-    """The models behind the scenes: the VAD (transcription, llm listen) and the speaker
-    encoder (--diarize): converted, available to convert on first use, or missing (and how)."""
+    """The models behind the scenes, which ship inside the plugin: the VAD (transcription,
+    llm listen) and the speaker encoder (--diarize), with their folder, size and licence."""
     from . import embedded
-    from .importers import resemblyzer_ge2e, silero_vad
-    from .importing import converted_path
 
     report = {}
-    for name, folder, source, fix in (
-        ("vad", embedded.VAD_FOLDER, silero_vad.packaged_source, "pip install 'llm-mlx-audio[offline]'"),
-        (
-            "speaker_encoder",
-            embedded.SPEAKER_FOLDER,
-            resemblyzer_ge2e.packaged_source,
-            "pip install --no-deps resemblyzer==0.1.4",
-        ),
+    for name, path in (
+        ("vad", embedded.ensure_vad()),
+        ("speaker_encoder", embedded.ensure_speaker_encoder()),
     ):
-        path = converted_path(folder)
-        if (path / "config.json").exists():
-            report[name] = {"state": "converted", "bytes": folder_size(path)}
-        elif source() is not None:
-            report[name] = {"state": "available", "source": str(source())}
-        else:
-            report[name] = {"state": "missing", "fix": fix}
+        if (path / "config.json").exists() and any(path.glob("*.safetensors")):
+            report[name] = {
+                "state": "shipped",
+                "path": str(path),
+                "bytes": folder_size(path),
+                "licence": _licence(path),
+            }
+        else:  # a damaged installation
+            report[name] = {
+                "state": "missing",
+                "path": str(path),
+                "fix": "pip install --force-reinstall llm-mlx-audio",
+            }
     return report
+
+
+def _licence(folder: Path) -> str | None:
+    """The licence's name from a shipped folder's SOURCE ("licence: MIT (...)")."""
+    try:
+        lines = (folder / "SOURCE").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith("licence: "):
+            return line.removeprefix("licence: ").split(" ", 1)[0].rstrip(";")
+    return None
 
 
 def caches_report() -> dict:

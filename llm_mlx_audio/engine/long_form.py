@@ -46,12 +46,9 @@ class LongFormOptions:
 
 
 @contextlib.contextmanager
-def vad_model() -> Iterator[object | None]:
-    """The Silero VAD from the pool (loaded on the MLX thread); None when not installed."""
+def vad_model() -> Iterator[object]:
+    """The Silero VAD (shipped with the plugin) from the pool, loaded on the MLX thread."""
     path = embedded.ensure_vad()
-    if path is None:
-        yield None
-        return
     with get_pool().use(
         str(path.resolve()), lambda: loading.load(path, "vad", "silero-vad"), estimate_size(path)
     ) as loaded:

@@ -34,7 +34,6 @@ def setup(shared_user_dir, tmp_path_factory):
         patch.setenv("LLM_USER_PATH", str(shared_user_dir))
         for model_id in ("whisper-tiny.en", "kokoro-82m"):
             embedded.ensure_embedded(model_id)
-        embedded.ensure_vad()
     folder = tmp_path_factory.mktemp("alsa-chat")
     samples, _ = with_pauses([0.5, PROMPTS[0], 2.0, PROMPTS[1], 3.0])
     raw = folder / "microphone.raw"

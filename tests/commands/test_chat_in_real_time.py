@@ -31,7 +31,6 @@ def room(pulse, shared_user_dir, tmp_path_factory):
         patch.setenv("LLM_USER_PATH", str(shared_user_dir))
         for model_id in ("whisper-tiny.en", "kokoro-82m"):
             embedded.ensure_embedded(model_id)
-        embedded.ensure_vad()
     folder = tmp_path_factory.mktemp("prompts")
     first, second = folder / "first.wav", folder / "second.wav"
     first.write_bytes(speech_wav(FIRST))

@@ -42,7 +42,6 @@ def user(shared_user_dir):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LLM_USER_PATH", str(shared_user_dir))
         embedded.ensure_embedded("whisper-tiny.en")
-        embedded.ensure_vad()
     return shared_user_dir
 
 

@@ -27,7 +27,6 @@ def env(pulse, shared_user_dir):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LLM_USER_PATH", str(shared_user_dir))
         embedded.ensure_embedded("whisper-tiny.en")
-        embedded.ensure_vad()
     return {**os.environ, **pulse.env, "LLM_USER_PATH": str(shared_user_dir), "HF_HUB_OFFLINE": "1"}
 
 

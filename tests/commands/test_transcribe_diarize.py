@@ -14,11 +14,10 @@ from spoken_clips import HAVE_ESPEAK
 
 from llm_mlx_audio.audio.encode import encode_audio
 from llm_mlx_audio.engine import embedded
-from llm_mlx_audio.engine.importers import resemblyzer_ge2e
 
 pytestmark = pytest.mark.skipif(
-    not (HAVE_ESPEAK and resemblyzer_ge2e.packaged_source() and embedded.available("whisper-tiny.en")),
-    reason="espeak-ng, resemblyzer's weights or whisper-tiny.en missing",
+    not (HAVE_ESPEAK and embedded.available("whisper-tiny.en")),
+    reason="espeak-ng or whisper-tiny.en missing",
 )
 
 
@@ -28,8 +27,6 @@ def meeting(shared_user_dir, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LLM_USER_PATH", str(shared_user_dir))
         embedded.ensure_embedded("whisper-tiny.en")
-        embedded.ensure_vad()
-        embedded.ensure_speaker_encoder()
     samples, reference = conversation(TWO_SPEAKER_SETS[0], seed=0, turns=6)
     path = tmp_path_factory.mktemp("meeting") / "meeting.wav"
     path.write_bytes(encode_audio(samples, 16000, "wav"))

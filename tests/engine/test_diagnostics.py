@@ -61,21 +61,33 @@ def test_json_output_never_carries_the_notice(tiny_models, tmp_path):
     json.loads(result.stdout)
 
 
-def test_doctor_says_which_helper_models_are_there(tiny_models):
-    from llm_mlx_audio.engine import embedded
-    from llm_mlx_audio.engine.importers import resemblyzer_ge2e
+def test_doctor_says_the_helper_models_ship_with_the_plugin(tiny_models, user_dir):
+    from llm_mlx_audio import assets
 
-    report = json.loads(llm_subprocess("audio", "doctor", "--json").stdout)
-    encoder = report["helpers"]["speaker_encoder"]
-    if resemblyzer_ge2e.packaged_source() is None:
-        assert encoder == {"state": "missing", "fix": "pip install --no-deps resemblyzer==0.1.4"}
-        return
-    assert encoder["state"] == "available"  # a fresh user directory: converted on first use
-    embedded.ensure_speaker_encoder()
-    report = json.loads(llm_subprocess("audio", "doctor", "--json").stdout)
-    assert report["helpers"]["speaker_encoder"]["state"] == "converted"
-    assert report["helpers"]["speaker_encoder"]["bytes"] > 5_000_000  # 1.4 M float32 weights
-    assert "GE2E speaker encoder (--diarize): " in llm_subprocess("audio", "doctor").stdout.decode()
+    helpers = json.loads(llm_subprocess("audio", "doctor", "--json").stdout)["helpers"]
+    assert helpers["vad"]["state"] == helpers["speaker_encoder"]["state"] == "shipped"
+    assert helpers["vad"]["path"] == str(assets.files("silero-vad"))
+    assert helpers["vad"]["licence"] == "MIT" and helpers["vad"]["bytes"] > 1_000_000
+    assert helpers["speaker_encoder"]["path"] == str(assets.files("ge2e-speaker-encoder"))
+    assert helpers["speaker_encoder"]["licence"] == "Apache-2.0"
+    assert helpers["speaker_encoder"]["bytes"] > 5_000_000  # 1.4 M float32 weights
+    screen = llm_subprocess("audio", "doctor").stdout.decode()
+    assert "Silero VAD: shipped with the plugin (2.1 MB, MIT)" in screen
+    assert "GE2E speaker encoder (--diarize): shipped with the plugin (5.4 MB, Apache-2.0)" in screen
+    assert not (user_dir / "llm-mlx-audio-models" / "silero-vad").exists()
+
+
+def test_a_helper_model_missing_from_a_damaged_installation_is_named(monkeypatch, tmp_path):
+    from llm_mlx_audio import registry
+    from llm_mlx_audio.commands.doctor import _screen
+    from llm_mlx_audio.engine import embedded
+
+    monkeypatch.setattr(embedded, "ensure_vad", lambda: tmp_path)  # an empty folder
+    report = registry.doctor_report()
+    fix = "pip install --force-reinstall llm-mlx-audio"
+    assert report["helpers"]["vad"] == {"state": "missing", "path": str(tmp_path), "fix": fix}
+    assert report["helpers"]["speaker_encoder"]["state"] == "shipped"
+    assert dict(_screen(report))["Helper models"][0] == f"!! Silero VAD missing from {tmp_path}: {fix}"
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the CPU kernels are made on Linux only")

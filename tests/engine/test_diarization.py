@@ -14,12 +14,11 @@ from spoken_clips import HAVE_ESPEAK
 
 from llm_mlx_audio.audio import speaker_clustering
 from llm_mlx_audio.engine import diarization, embedded, long_form
-from llm_mlx_audio.engine.importers import resemblyzer_ge2e
 from llm_mlx_audio.engine.thread import get_mlx_thread
 
 pytestmark = pytest.mark.skipif(
-    not (HAVE_ESPEAK and resemblyzer_ge2e.packaged_source() and embedded.available("kokoro-82m")),
-    reason="espeak-ng, resemblyzer's weights or the offline models missing",
+    not (HAVE_ESPEAK and embedded.available("kokoro-82m")),
+    reason="espeak-ng or the offline models missing",
 )
 SEEDS = range(3)
 

@@ -36,13 +36,12 @@ THIRD = "The office will be closed on Friday, so please plan to work from home t
 
 @pytest.fixture(scope="module")
 def converted(shared_user_dir):
-    """The embedded models and the VAD converted once, before any test looks at stderr."""
+    """The embedded models converted once, before any test looks at stderr."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LLM_USER_PATH", str(shared_user_dir))
         for model_id in ("whisper-tiny.en", "whisper-base"):
             if embedded.available(model_id):
                 embedded.ensure_embedded(model_id)
-        embedded.ensure_vad()
 
 
 @pytest.fixture(name="user_dir")

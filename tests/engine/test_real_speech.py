@@ -138,7 +138,9 @@ def test_spanish_text_is_read_in_spanish_by_whatever_voice_speaks_it(llm_cli, tm
     heard = json.loads(llm_cli("transcribe", "-m", "whisper-base", str(spoken), "--format", "json").stdout)
     assert heard["language"] == "es"
     assert wer([SPANISH], [heard["text"]]) < 0.25, heard["text"]
-    misread = json.loads(llm_cli("transcribe", "-m", "whisper-base", str(as_english), "--format", "json").stdout)
+    misread = json.loads(
+        llm_cli("transcribe", "-m", "whisper-base", str(as_english), "--format", "json").stdout
+    )
     assert wer([SPANISH], [misread["text"]]) > 0.4, misread["text"]  # the English G2P: not Spanish
 
 

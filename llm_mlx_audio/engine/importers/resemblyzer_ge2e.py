@@ -1,12 +1,13 @@
-"""resemblyzer's GE2E speaker encoder, converted once from its wheel into an MLX folder.
+"""resemblyzer's GE2E speaker encoder, converted from its wheel into an MLX folder.
 
-``resemblyzer==0.1.4`` ships ``resemblyzer/pretrained.pt`` (17 MB, Apache-2.0): three
-LSTM layers of 256 over 40 mel bands, then a linear layer to 256 with ReLU, L2
-normalised (Wan et al., "Generalized End-to-End Loss for Speaker Verification").
-The package itself depends on torch, so it is installed without its dependencies
-(``pip install --no-deps resemblyzer==0.1.4``) and only its file is read, without
-importing it and without torch (``torch_legacy``). The LSTM's two biases are summed,
-as MLX's LSTM has one; PyTorch's and MLX's gate orders are the same (i, f, g, o).
+The plugin ships the result (``llm_mlx_audio/assets/ge2e-speaker-encoder``,
+Apache-2.0), so nothing is converted at run time: ``scripts/vendor_assets.py`` makes
+it with this module from the wheel, without installing it. ``resemblyzer==0.1.4``
+ships ``resemblyzer/pretrained.pt`` (17 MB): three LSTM layers of 256 over 40 mel
+bands, then a linear layer to 256 with ReLU, L2 normalised (Wan et al., "Generalized
+End-to-End Loss for Speaker Verification"). Its package depends on torch; the file
+is read without it (``torch_legacy``). The LSTM's two biases are summed, as MLX's
+LSTM has one; PyTorch's and MLX's gate orders are the same (i, f, g, o).
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-INSTALL_HINT = "pip install --no-deps resemblyzer==0.1.4 (its weights only; torch is not needed)"
 LAYERS = 3
 
 
 def packaged_source() -> Path | None:
-    """resemblyzer's pretrained.pt inside an installed wheel (found without importing it), or None."""
+    """resemblyzer's pretrained.pt, if its wheel happens to be installed (found without importing it)."""
     import importlib.util
 
     try:

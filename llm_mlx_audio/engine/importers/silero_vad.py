@@ -1,17 +1,15 @@
-"""Silero VAD weights from PyPI wheels, converted once into mlx-audio's silero_vad layout.
+"""Silero VAD's weights from faster-whisper's wheel, in mlx-audio's silero_vad layout.
 
-Two wheels carry the same 16 kHz network without the hub:
+The plugin ships the result (``llm_mlx_audio/assets/silero-vad``, MIT), so nothing is
+converted at run time: ``scripts/vendor_assets.py`` makes it with this module from
+faster-whisper 1.2.1's wheel, and the tests convert it again to check what is shipped.
 
-* ``faster-whisper`` ships ``assets/silero_vad_v6.onnx`` (MIT; light dependencies, in
-  the ``offline`` extra): its initializers hold the convolutions under PyTorch names
-  and one ONNX LSTM (gates i, o, f, c; input and recurrent biases side by side);
-* ``silero-vad`` ships ``data/silero_vad_16k.safetensors`` (PyTorch names; its
-  package depends on torch, so it is only used when already installed).
-
-mlx-audio's model wants conv weights as (out, kernel, in) and an LSTM with ``Wx``,
-``Wh`` and one summed bias in PyTorch's gate order (i, f, g, o). Only the 16 kHz
-branch exists in these files: the 8 kHz branch is written as zeros so strict loading
-works, and nothing here ever runs it (the transcription input is 16 kHz).
+``faster-whisper`` ships ``assets/silero_vad_v6.onnx`` (MIT): its initializers hold
+the convolutions under PyTorch names and one ONNX LSTM (gates i, o, f, c; input and
+recurrent biases side by side). mlx-audio's model wants conv weights as (out, kernel,
+in) and an LSTM with ``Wx``, ``Wh`` and one summed bias in PyTorch's gate order (i, f,
+g, o). Only the 16 kHz branch exists in the file: the 8 kHz branch is written as zeros
+so strict loading works, and nothing here ever runs it (the transcription input is 16 kHz).
 """
 
 from __future__ import annotations
@@ -27,14 +25,6 @@ _ONNX_NAMES = {
     "conv3": "encoder.conv_layers.2",
     "conv4": "encoder.conv_layers.3",
     "final": "decoder.conv1d",
-}
-_SAFETENSORS_NAMES = {
-    "stft": "stft_conv.weight",
-    "conv1": "conv1",
-    "conv2": "conv2",
-    "conv3": "conv3",
-    "conv4": "conv4",
-    "final": "final_conv",
 }
 _SHAPES_8K = {  # mlx-audio's 8 kHz branch (config defaults), zero-filled
     "stft_conv.weight": (130, 128, 1),
@@ -55,21 +45,17 @@ _SHAPES_8K = {  # mlx-audio's 8 kHz branch (config defaults), zero-filled
 
 
 def packaged_source() -> Path | None:
-    """The Silero weights inside an installed wheel (found without importing it), or None."""
+    """faster-whisper's Silero VAD ONNX file, if its wheel is installed (found without importing it)."""
     import importlib.util
 
-    for package, relative in (
-        ("faster_whisper", "assets/silero_vad_v6.onnx"),
-        ("silero_vad", "data/silero_vad_16k.safetensors"),
-    ):
-        try:
-            spec = importlib.util.find_spec(package)
-        except (ImportError, ValueError):
-            continue
-        for location in (spec.submodule_search_locations or []) if spec else []:
-            candidate = Path(location) / relative
-            if candidate.is_file():
-                return candidate
+    try:
+        spec = importlib.util.find_spec("faster_whisper")
+    except (ImportError, ValueError):
+        return None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location) / "assets" / "silero_vad_v6.onnx"
+        if candidate.is_file():
+            return candidate
     return None
 
 
@@ -79,12 +65,9 @@ def convert(src: Path, dest: Path) -> None:
     from safetensors.numpy import save_file
 
     src, dest = Path(src), Path(dest)
-    if src.suffix == ".onnx":
-        branch = _from_onnx(src)
-    elif src.suffix == ".safetensors":
-        branch = _from_safetensors(src)
-    else:
-        raise ValueError(f"{src}: expected Silero VAD weights as .onnx or .safetensors")
+    if src.suffix != ".onnx":
+        raise ValueError(f"{src}: expected Silero VAD's ONNX export")
+    branch = _from_onnx(src)
     tensors = {f"vad_16k.{k}": np.ascontiguousarray(v, dtype=np.float32) for k, v in branch.items()}
     tensors.update({f"vad_8k.{k}": np.zeros(shape, np.float32) for k, shape in _SHAPES_8K.items()})
     dest.mkdir(parents=True)
@@ -114,17 +97,6 @@ def _from_onnx(path: Path) -> dict:
     branch["lstm.Wx"] = w[0][order]
     branch["lstm.Wh"] = r[0][order]
     branch["lstm.bias"] = (b[0][: 4 * hidden] + b[0][4 * hidden :])[order]
-    return branch
-
-
-def _from_safetensors(path: Path) -> dict:
-    from safetensors.numpy import load_file
-
-    values = load_file(str(path))
-    branch = _convolutions(values, _SAFETENSORS_NAMES)
-    branch["lstm.Wx"] = values["lstm_cell.weight_ih"]
-    branch["lstm.Wh"] = values["lstm_cell.weight_hh"]
-    branch["lstm.bias"] = values["lstm_cell.bias_ih"] + values["lstm_cell.bias_hh"]
     return branch
 
 
