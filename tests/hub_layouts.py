@@ -77,16 +77,20 @@ def _save(tensors: dict, path: Path) -> None:
     save_file(tensors, str(path), metadata={"format": "mlx"})
 
 
-def whisper_turbo_layout(converted: Path, dest: Path) -> Path:
-    """mlx-examples' layout: weights.safetensors + config.json, no tokenizer at all."""
+def whisper_turbo_layout(converted: Path, dest: Path, dtype: str = "float16") -> Path:
+    """mlx-examples' layout: weights.safetensors + config.json, no tokenizer at all
+    (fp16 as the turbo repo; bf16 and fp32 as other conversions)."""
+    import ml_dtypes
     import numpy as np
+
+    cast = {"float16": np.float16, "float32": np.float32, "bfloat16": ml_dtypes.bfloat16}[dtype]
 
     dest.mkdir(parents=True)
     tensors = _tensors(converted / "model.safetensors")
     heads = json.loads((converted / "generation_config.json").read_text())["alignment_heads"]
     tensors["alignment_heads"] = np.asarray(heads, dtype=np.int64)
     _save(
-        {k: v.astype(np.float16) if v.dtype.kind == "f" else v for k, v in tensors.items()},
+        {k: v.astype(cast) if v.dtype.kind == "f" else v for k, v in tensors.items()},
         dest / "weights.safetensors",
     )
     config = json.loads((converted / "config.json").read_text())

@@ -8,6 +8,8 @@ import threading
 import time
 import wave
 
+import pytest
+
 WRITER = "import sys\nfor line in sys.stdin:\n    sys.stdout.write(line.rstrip('\\n') + ' ')\n    sys.stdout.flush()\n"
 
 
@@ -77,6 +79,7 @@ def speak_stream_to_file(tmp_path, name, lines):
     return out
 
 
+@pytest.mark.stock_path
 def test_streamed_file_is_complete_and_grows_with_the_text(tiny_models, tmp_path):
     short = speak_stream_to_file(tmp_path, "short.wav", ["Just one sentence."])
     long = speak_stream_to_file(

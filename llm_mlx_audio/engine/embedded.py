@@ -84,11 +84,12 @@ def ensure_embedded(kind_or_id: str) -> str | None:
     from .importing import store_converted
 
     with _converting:
-        print(
-            f"Setting up the embedded {kind} model {model_id} (once) in {catalog.models_dir()}",
-            file=sys.stderr,
-            flush=True,
-        )
+        if sys.stderr.isatty():  # as a download: said on a terminal, silent in scripts and pipes
+            print(
+                f"Setting up the embedded {kind} model {model_id} (once) in {catalog.models_dir()}",
+                file=sys.stderr,
+                flush=True,
+            )
         if kind == "speech":
             from .importers.kokoro_onnx import convert_packaged
 

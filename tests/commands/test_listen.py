@@ -65,6 +65,7 @@ def words(text):
     return set("".join(c for c in text.lower() if c.isalpha() or c.isspace()).split())
 
 
+@pytest.mark.stock_path
 def test_three_utterances_print_three_lines_in_order(user, microphone):
     alsa, _, seconds = microphone
     code, out, err = listen(user, alsa, "--duration", str(seconds))

@@ -46,6 +46,7 @@ def changes(reference):
     return sum(1 for a, b in zip(reference, reference[1:], strict=False) if a[2] != b[2]) + 1
 
 
+@pytest.mark.stock_path
 def test_text_is_a_line_per_speaker_turn(meeting):
     path, reference = meeting
     result = transcribe(path, "--diarize")

@@ -52,6 +52,17 @@ def scored(user):
     return results
 
 
+@pytest.mark.stock_path
+def test_two_espeak_voices_are_told_apart_on_every_path(user):
+    """The stock lane's DER check (Kokoro-voiced conversations would take minutes to
+    make on mlx-audio's own code): espeak-ng's two voices, two conversations."""
+    for seed in (0, 1):
+        samples, reference = conversation(TWO_SPEAKER_SETS[0], seed, turns=8)
+        hypothesis = diarize(samples)
+        assert der(reference, hypothesis)["der"] < 0.10
+        assert len({s for _, _, s in hypothesis}) == 2
+
+
 def test_two_speakers_are_told_apart(scored):
     rates = [rate for rate, _ in scored[2]]
     assert np.mean(rates) < 0.10, rates

@@ -31,6 +31,8 @@ jiwer = pytest.importorskip("jiwer")
 SENTENCE = "Please send the report to my office before noon on Monday."
 TURBO = "mlx-community/whisper-large-v3-turbo"
 ASR = "mlx-community/whisper-tiny.en-asr-fp16"
+TINY_BF16 = "mlx-community/whisper-tiny.en-bf16"
+TINY_FP32 = "mlx-community/whisper-tiny.en-fp32"
 TIKTOKEN = "mlx-community/whisper-tiny.en-8bit"
 KOKORO = "mlx-community/Kokoro-82M-bf16"
 KOKORO_4BIT = "mlx-community/Kokoro-82M-4bit"
@@ -58,6 +60,8 @@ def layouts(tmp_path_factory, whisper_base):
         "tiny": tiny,
         "kokoro": kokoro,
         TURBO: hub_layouts.whisper_turbo_layout(whisper_base, root / "turbo"),
+        TINY_BF16: hub_layouts.whisper_turbo_layout(tiny, root / "tiny-bf16", dtype="bfloat16"),
+        TINY_FP32: hub_layouts.whisper_turbo_layout(tiny, root / "tiny-fp32", dtype="float32"),
         ASR: hub_layouts.whisper_asr_layout(tiny, root / "asr"),
         TIKTOKEN: hub_layouts.quantize_whisper(tiny, root / "tiny-8bit"),
         KOKORO: hub_layouts.kokoro_layout(kokoro, root / "kokoro-bf16"),
@@ -119,6 +123,31 @@ def test_the_turbo_layout_without_any_tokenizer_transcribes_as_the_same_weights(
     assert hub_text["text"] == transcript(llm_cli, layouts["base"], clip)["text"]
     assert hub_text["language"] == "en"
     assert words(hub_text["text"]) == words(SENTENCE)
+
+
+def test_the_turbo_layouts_word_times_use_the_alignment_heads_inside_its_weights(hub, llm_cli, layouts, clip):
+    """mlx-examples keeps the heads in weights.safetensors (no generation_config.json)."""
+    downloaded(llm_cli, TURBO)
+
+    def word_times(model):
+        result = llm_cli(
+            "transcribe", "-m", str(model), str(clip), "--format", "verbose_json", "--word-timestamps"
+        )
+        assert result.exit_code == 0, result.output
+        return [(w["word"], w["start"], w["end"]) for w in json.loads(result.stdout)["words"]]
+
+    times = word_times(TURBO)
+    assert len(times) >= 8
+    assert word_times(TURBO) == word_times(layouts["base"])
+
+
+def test_bf16_and_fp32_weights_transcribe(hub, llm_cli, layouts, clip):
+    local = transcript(llm_cli, layouts["tiny"], clip)["text"]
+    downloaded(llm_cli, TINY_FP32)
+    assert transcript(llm_cli, TINY_FP32, clip)["text"] == local  # fp16 values, held in fp32
+    downloaded(llm_cli, TINY_BF16)
+    heard = transcript(llm_cli, TINY_BF16, clip)["text"]  # bf16 rounds the weights further
+    assert jiwer.wer(words(SENTENCE), words(heard)) <= 0.1, heard
 
 
 def test_the_asr_fp16_layout_with_transformers_names_transcribes_as_the_same_weights(

@@ -18,7 +18,7 @@ import pytest
 from spoken_clips import HAVE_ESPEAK, speech_samples, with_pauses
 
 from llm_mlx_audio.audio.encode import encode_audio
-from llm_mlx_audio.engine import embedded
+from llm_mlx_audio.engine import embedded, patches
 
 jiwer = pytest.importorskip("jiwer")
 pytestmark = pytest.mark.skipif(
@@ -78,6 +78,7 @@ def meeting():
     return with_pauses([1.0, FIRST, 30.0, SECOND, 5.0, THIRD, 1.5])
 
 
+@pytest.mark.stock_path
 def test_digital_silence_gives_an_empty_transcript(llm_cli, tmp_path):
     path = write(tmp_path, "silence", np.zeros(30 * RATE, np.float32))
     text = llm_cli("transcribe", str(path), "-m", TINY)
@@ -116,13 +117,17 @@ def test_segment_times_are_within_half_a_second_of_the_speech(llm_cli, tmp_path,
         assert not (spans[0][1] + 0.5 < segment["start"] < spans[1][0] - 0.5)
 
 
+@pytest.mark.stock_path
 def test_vad_does_not_lose_words(llm_cli, tmp_path, meeting):
     samples, _ = meeting
     path = write(tmp_path, "meeting", samples)
     reference = " ".join([FIRST, SECOND, THIRD])
     with_vad = transcribe_json(llm_cli, path, "--temperature", "0")["text"]
     without = transcribe_json(llm_cli, path, "--temperature", "0", "--no-vad")["text"]
-    assert wer(reference, with_vad) <= wer(reference, without) + 1e-9, (with_vad, without)
+    # mlx-audio's own fp16 decoding (the stock path) may differ in one word of the 29
+    # between the two ways (seen: "at day" for "that day"): a stated slack, there only.
+    slack = 1e-9 if patches.enabled() else 0.05
+    assert wer(reference, with_vad) <= wer(reference, without) + slack, (with_vad, without)
     assert wer(reference, with_vad) < 0.15
 
 
@@ -139,6 +144,7 @@ def many_windows(tmp_path_factory):
     return path, " ".join(sentences[:8])
 
 
+@pytest.mark.stock_path
 def test_text_is_the_same_whatever_the_batch_size(llm_cli, many_windows):
     path, reference = many_windows
     texts = {
@@ -233,6 +239,7 @@ def test_whisper_base_detects_the_language(llm_cli, tmp_path, language):
     assert 0.3 < data["language_probability"] <= 1
 
 
+@pytest.mark.stock_path
 @needs_base
 @pytest.mark.parametrize("language", ["de", "es"])
 def test_whisper_base_translates_to_english(llm_cli, tmp_path, language):

@@ -76,6 +76,15 @@ def test_embedded_kokoro_and_whisper_round_trip(llm_cli, tmp_path):
     assert wer(sentences, hypotheses) < 0.25, hypotheses
 
 
+@pytest.mark.stock_path
+@needs_embedded
+def test_kokoro_speaks_a_sentence_whisper_hears(llm_cli, tmp_path):
+    path = tmp_path / "one.wav"
+    assert llm_cli("speak", SENTENCES[0], "-o", str(path)).exit_code == 0
+    heard = llm_cli("transcribe", "-m", "whisper-tiny.en", str(path)).stdout
+    assert wer([SENTENCES[0]], [heard]) < 0.25, heard
+
+
 @needs_embedded
 def test_embedded_models_are_the_defaults_when_nothing_is_set(llm_cli):
     import json

@@ -98,6 +98,7 @@ def test_numpy_encoder_matches_the_models_own_layers(vad_model, speech_with_paus
     np.testing.assert_allclose(numpy, stock, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.stock_path
 def test_speech_region_covers_the_sentence_and_nothing_else(vad_model, speech_with_pauses):
     samples, start, end = speech_with_pauses
     probabilities, _ = _ours(vad_model, samples)
@@ -107,6 +108,7 @@ def test_speech_region_covers_the_sentence_and_nothing_else(vad_model, speech_wi
     assert abs(found_start - start) < 0.5 and abs(found_end - end) < 0.5, (regions, start, end)
 
 
+@pytest.mark.stock_path
 def test_silence_and_noise_have_no_speech(vad_model):
     rng = np.random.default_rng(1)
     for samples in (

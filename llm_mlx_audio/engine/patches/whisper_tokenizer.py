@@ -197,13 +197,31 @@ def light_processor_for(model_type: str, cache_dir=None):
 
 
 def _set_alignment_heads(model, folder: Path) -> None:
-    """The second half of mlx-audio's hook: word-timestamp heads from generation_config."""
+    """The second half of mlx-audio's hook: word-timestamp heads from generation_config.
+
+    mlx-examples' repos (whisper-large-v3-turbo, whisper-*-mlx) have no generation_config:
+    their heads are the ``alignment_heads`` tensor inside the weights file, which
+    mlx-audio's loader drops. Without them word times come from default heads (worse)."""
     path = folder / "generation_config.json"
-    if not path.exists():
-        return
     try:
-        config = json.loads(path.read_text())
-        if "alignment_heads" in config:
-            model.set_alignment_heads(config["alignment_heads"])
+        if path.exists():
+            config = json.loads(path.read_text())
+            if "alignment_heads" in config:
+                model.set_alignment_heads(config["alignment_heads"])
+            return
+        heads = _heads_in_weights(folder)
+        if heads is not None:
+            model.set_alignment_heads(heads)
     except Exception as e:  # noqa: BLE001 (mlx-audio warns and goes on, so do we)
-        warnings.warn(f"Could not load alignment_heads from generation_config.json: {e}.", stacklevel=2)
+        warnings.warn(f"Could not load alignment_heads: {e}.", stacklevel=2)
+
+
+def _heads_in_weights(folder: Path):
+    """mlx-examples' ``alignment_heads`` tensor ([[layer, head], ...]) from a weights file, or None."""
+    from safetensors import safe_open
+
+    for weights in sorted(folder.glob("*.safetensors")):
+        with safe_open(str(weights), "numpy") as f:
+            if "alignment_heads" in f.keys():  # noqa: SIM118 (safe_open has no __contains__)
+                return f.get_tensor("alignment_heads").astype("int64").tolist()
+    return None
