@@ -17,6 +17,33 @@ def run_llm(*args, input=None):
     return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
+def on_a_terminal(command, env=None, timeout=300):
+    """Run command with stderr on a pseudo-terminal 100 columns wide (a bare pty has 0
+    columns: tqdm would draw an empty bar); (exit code, stdout bytes, what the terminal saw)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=terminal, env=env)
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            data = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the process is gone
+            break
+        if not data:
+            break
+        seen += data
+    out = process.stdout.read()
+    code = process.wait(timeout=timeout)
+    os.close(controller)
+    return code, out, seen.decode(errors="replace")
+
+
 def llm_subprocess(*args, input=None, env=None, timeout=300):
     """Run the real `llm` executable in a fresh process."""
     full_env = dict(os.environ)

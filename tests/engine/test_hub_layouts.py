@@ -8,7 +8,6 @@ speak` must give what the same weights give in the plugin's own layout.
 
 import json
 import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ import hub_layouts
 import numpy as np
 import pytest
 from hub_server import LoopbackHub, use_hub
+from llm_runner import on_a_terminal
 from spoken_clips import HAVE_ESPEAK, speech_wav
 
 from llm_mlx_audio import catalog
@@ -279,24 +279,8 @@ def test_a_download_on_a_terminal_says_what_it_fetches_and_nothing_when_piped(hu
     assert piped.stderr.decode().splitlines() == [piped.stderr.decode().strip()]  # one line: "Downloaded ..."
     assert b"Downloading" not in piped.stderr and b"%" not in piped.stderr
     env["HF_HUB_CACHE"] = str(tmp_path / "cache2")
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llm", "audio", "download", ASR],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=terminal,
-    )
-    os.close(terminal)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    assert process.wait(timeout=300) == 0
-    text = seen.decode(errors="replace")
+    code, _, text = on_a_terminal([sys.executable, "-m", "llm", "audio", "download", ASR], env=env)
+    assert code == 0
     assert f"Downloading {ASR} (" in text and str(tmp_path / "cache2") in text
     assert "MB" in text and "files)" in text
+    assert "100%" in text  # the progress bar

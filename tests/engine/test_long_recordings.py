@@ -4,17 +4,13 @@ Recordings are built at test time from espeak-ng speech with inserted silence an
 noise, so the true speech times are known. All through the real llm CLI.
 """
 
-import fcntl
 import json
-import os
-import pty
-import struct
 import subprocess
 import sys
-import termios
 
 import numpy as np
 import pytest
+from llm_runner import on_a_terminal
 from spoken_clips import HAVE_ESPEAK, speech_samples, with_pauses
 
 from llm_mlx_audio.audio.encode import encode_audio
@@ -192,24 +188,9 @@ def test_progress_bar_goes_to_a_terminal_only_and_stdout_stays_clean(user_dir, t
     llm = [sys.executable, "-m", "llm", "transcribe", str(path), "-m", TINY, "-n"]
 
     def run(*extra):
-        controller, terminal = pty.openpty()
-        # a terminal 100 columns wide (a bare pty has 0: tqdm would draw an empty bar)
-        fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-        process = subprocess.Popen([*llm, *extra], stdout=subprocess.PIPE, stderr=terminal)
-        os.close(terminal)
-        seen = b""
-        while True:
-            try:
-                data = os.read(controller, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            seen += data
-        out = process.stdout.read()
-        assert process.wait() == 0
-        os.close(controller)
-        return out.decode(), seen.decode(errors="replace")
+        code, out, seen = on_a_terminal([*llm, *extra])
+        assert code == 0
+        return out.decode(), seen
 
     out, terminal = run()
     assert "Transcribing" in terminal and "s of speech" in terminal

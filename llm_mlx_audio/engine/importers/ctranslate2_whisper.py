@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...errors import ImportFormatError
+from ..patches.whisper_vocabulary import added_token
 
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
 OUTPUT_DTYPES = ("float16", "float32", "bfloat16")
@@ -542,7 +543,7 @@ def _complete_tokenizer(tokenizer: dict, vocabulary: list[str] | None, n_vocab: 
             token = f"<|{(index - no_timestamps - 1) * 0.02:.2f}|>"
         else:
             raise ImportFormatError(f"tokenizer.json has no token {index} and there is no vocabulary file")
-        added.append(_added_token(index, token, special=not _TIMESTAMP.fullmatch(token)))
+        added.append(added_token(index, token, special=not _TIMESTAMP.fullmatch(token)))
     return {**tokenizer, "added_tokens": sorted(added, key=lambda entry: entry["id"])}
 
 
@@ -551,18 +552,6 @@ def _token_ids(tokenizer: dict) -> dict[str, int]:
     ids = dict(tokenizer["model"]["vocab"])
     ids.update((entry["content"], entry["id"]) for entry in tokenizer["added_tokens"])
     return ids
-
-
-def _added_token(index: int, token: str, special: bool) -> dict:
-    return {
-        "id": index,
-        "content": token,
-        "single_word": False,
-        "lstrip": False,
-        "rstrip": False,
-        "normalized": False,
-        "special": special,
-    }
 
 
 def write_processor_files(folder: Path, tokenizer: dict, n_mels: int) -> None:

@@ -118,10 +118,10 @@ def tokenizer_json(ranks: dict[bytes, int], n_vocab: int, name: str = "the vocab
     vocab = {text(token): rank for token, rank in ranks.items()}
     merges = [f"{text(left)} {text(right)}" for left, right in _merges(ranks)]
     first = len(ranks)
-    added = [_added(first + i, token, special=True) for i, token in enumerate(special)]
+    added = [added_token(first + i, token, special=True) for i, token in enumerate(special)]
     vocab[_EOT] = first  # Hugging Face's vocab holds it too (an added token wins when encoding)
     first += len(special)
-    added += [_added(first + i, f"<|{i * 0.02:.2f}|>", special=False) for i in range(_TIMESTAMPS)]
+    added += [added_token(first + i, f"<|{i * 0.02:.2f}|>", special=False) for i in range(_TIMESTAMPS)]
     ids = {entry["content"]: entry["id"] for entry in added}
     return {
         "version": "1.0",
@@ -233,7 +233,8 @@ def _bytes_to_unicode() -> dict[int, str]:
     return mapping
 
 
-def _added(index: int, content: str, special: bool) -> dict:
+def added_token(index: int, content: str, special: bool) -> dict:
+    """One entry of a tokenizer.json's added_tokens, as Hugging Face writes Whisper's."""
     return {
         "id": index,
         "content": content,
