@@ -84,6 +84,11 @@ def describe(voice: str) -> dict:
     return info
 
 
+def kokoro_language_tag(code: str) -> str:
+    """The language tag (en-us, pt-br...) of one of Kokoro's one-letter language codes."""
+    return _KOKORO_LANGUAGES[code]
+
+
 def language_of(voice: str | None) -> str | None:
     """The language a voice's id says (``ef_dora``: es), for a blend its first part's; else None."""
     if not voice:

@@ -128,3 +128,34 @@ def test_a_voice_says_its_language_and_a_blend_its_first_parts():
     assert language_of("ef_dora") == "es"
     assert language_of("bf_emma:0.6+af_heart:0.4") == "en-gb"
     assert language_of("narrator") is None and language_of(None) is None
+
+
+@pytest.fixture
+def hub_kokoro_folder(tmp_path):
+    """A Kokoro folder's config and voices (enough to choose; nothing is loaded)."""
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "kokoro"}))
+    (tmp_path / "voices").mkdir()
+    for voice in HUB_KOKORO:
+        (tmp_path / "voices" / f"{voice}.safetensors").write_bytes(b"")
+    from llm_mlx_audio.engine.models import make_model
+
+    return make_model("speech", "hub-kokoro", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "voice", "language", "chosen"),
+    [
+        ("Good morning, how are you?", None, None, ("en-us", "af_heart")),
+        ("Hola, ¿cómo estás?", None, None, ("es", "ef_dora")),
+        ("Hola, ¿cómo estás?", "jm_kumo", None, ("es", "jm_kumo")),
+        ("Good morning, how are you?", "jm_kumo", None, ("en-us", "jm_kumo")),
+        ("Good morning, how are you?", "bm_george", None, ("en-gb", "bm_george")),
+        ("1, 2, 3.", "ef_dora", None, ("es", "ef_dora")),  # the text does not say: the voice's language
+        ("Olá", None, "pt", ("pt-br", "pf_dora")),  # --lang as users write it
+        ("Hello", None, "b", ("en-gb", "bf_emma")),
+    ],
+)
+def test_kokoro_speaks_the_texts_language_in_the_voice_asked_for(
+    hub_kokoro_folder, text, voice, language, chosen
+):
+    assert hub_kokoro_folder.language_and_voice(text, voice, language) == chosen

@@ -98,7 +98,11 @@ class MlxSpeechModel(_MlxModel, SpeechModel):
         from ..text.language import identify
         from ..voices import language_of
 
-        if not language:
+        if language:  # as the user wrote it (en, pt, b...): Kokoro's code, then the voices' tag
+            from ..voices import kokoro_language_tag
+
+            language = kokoro_language_tag(inference._kokoro_language(language))
+        else:
             voice_language = language_of(voice)
             found = identify(text, _KOKORO_TEXT_LANGUAGES)
             language = _KOKORO_TEXT_LANGUAGES.get(found) if found else None
