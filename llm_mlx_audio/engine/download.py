@@ -7,7 +7,10 @@ download says in one line what it fetches (repo, size, where) and shows a progre
 bar; when stderr is not a terminal (a script, a pipe, a log) it says nothing.
 
 Model code never comes down: no ``*.py`` and no pickled ``*.pth`` (mlx-audio's own
-list has both; the repos this plugin runs carry safetensors).
+list has both; the repos this plugin runs carry safetensors). A repo whose config.json
+names its own code (``auto_map``...) is refused before the weights come down, and one
+whose tokenizer or processor config does is refused once fetched, before it is
+recorded (remote_code.py).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import llm
 
 from .. import catalog
 from ..errors import AudioError, WrongModelKindError
-from . import detection
+from . import detection, remote_code
 
 RECOMMENDED = {
     "speech": "mlx-community/Kokoro-82M-bf16",
@@ -64,7 +67,9 @@ def download(repo_id: str) -> tuple:
                 f"{repo_id} is {detection.describe_kind(kind)}; llm-mlx-audio only runs speech "
                 "and transcription models"
             )
+        remote_code.check_config(config, "config.json", repo_id)
         path = _fetch(repo_id, token)
+    remote_code.check_folder(path, repo_id)
     catalog.record_model(repo_id, kind, path, source="huggingface")
     return kind, Path(path)
 

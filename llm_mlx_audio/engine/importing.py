@@ -17,7 +17,7 @@ from pathlib import Path
 from .. import catalog
 from ..errors import AudioError, WrongModelKindError
 from ..files import remove_tree
-from . import detection
+from . import detection, remote_code
 
 
 def import_model(path, name: str | None = None, progress: Callable | None = None) -> tuple:
@@ -39,6 +39,7 @@ def import_model(path, name: str | None = None, progress: Callable | None = None
             )
         if not any(path.glob("*.safetensors")) and not any(path.glob("*.npz")):
             raise AudioError(f"{path} has a config.json but no .safetensors weights")
+        remote_code.check_folder(path, model_id)
         catalog.record_model(model_id, kind, path, source="import")
         return model_id, kind, path
     if ctranslate2_whisper.looks_like(path):

@@ -1,7 +1,9 @@
 """Loading a model folder on the MLX thread: mlx-audio's own loader, then the adaptations.
 
 The one place that applies ``patches``. A patch that breaks on this mlx-audio is
-skipped: the model is loaded again without it, so it still runs, stock.
+skipped: the model is loaded again without it, so it still runs, stock. A folder
+whose configs name its own Python code is refused before any loader sees it
+(remote_code.py).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelLoadError
-from . import detection, load_caches, patches, quiet
+from . import detection, load_caches, patches, quiet, remote_code
 
 log = logging.getLogger("llm_mlx_audio")
 
@@ -30,6 +32,7 @@ class Loaded:
 def load(path: Path, kind: str, model_id: str) -> Loaded:
     """Load a model folder with mlx-audio's own loader, then make it fast and usable here."""
     started = time.perf_counter()
+    remote_code.check_folder(path, remote_code.display_name(model_id, path))
     quiet.quiet_libraries()
     patches.prepare_mlx()
     config = detection.read_config(path) or {}

@@ -11,6 +11,7 @@ one line on stderr and the model runs stock, slower but right.
 | dequantize          | dequantize.py       | quantized layers as floats (CPU matmuls, numpy paths) |
 | allocator           | allocator.py        | glibc keeps freed blocks for reuse (fewer page faults)|
 | lazy-packages       | lazy_packages.py    | skip mlx_audio's eager import of 18 STT families      |
+| (always, no switch) | model_code.py       | transformers never imports a repo's own Python code   |
 | whisper-tokenizer   | whisper_tokenizer.py| Whisper's tokenizer without transformers (load hook)  |
 | kokoro-g2p          | kokoro_g2p.py       | Kokoro's English G2P without spaCy's downloader       |
 | whisper-fp32        | whisper_fp32.py     | Whisper in fp32 (fp16 never reaches BLAS on a CPU)    |
@@ -111,9 +112,13 @@ def prepare_mlx() -> str | None:
 def loading(model_type: str, cache_dir: Path | None = None):
     """Around mlx-audio's ``load_model``: the hooks that must be in place during a load.
 
-    ``cache_dir``: where Whisper tokenizers built from ``.tiktoken`` files may be kept."""
+    ``cache_dir``: where Whisper tokenizers built from ``.tiktoken`` files may be kept.
+    Model code is refused first (model_code.py): not optional, and never skipped; if it
+    cannot be guarded, the load fails with an ImportError."""
+    from . import model_code
     from .whisper_tokenizer import light_processor_for
 
+    model_code.install()
     try:
         context = light_processor_for(model_type, cache_dir=cache_dir)
         context.__enter__()
