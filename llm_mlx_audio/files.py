@@ -2,7 +2,8 @@
 
 A crash, Ctrl-C or a bad model halfway through must never leave a truncated file
 or clobber the user's existing one, so everything is written to a temporary file
-beside the target and renamed over it at the end.
+beside the target and renamed over it at the end (write_new links it instead,
+so that it never replaces anything).
 """
 
 from __future__ import annotations
@@ -51,9 +52,7 @@ def atomic_output(path, mode: int | None = None):
         elif path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o777)
         else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
+            os.chmod(tmp, _new_file_mode())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -65,6 +64,52 @@ def write_atomically(path, data: bytes, mode: int | None = None) -> Path:
     with atomic_output(path, mode=mode) as f:
         f.write(data)
     return Path(path)
+
+
+def write_new(path, data: bytes) -> Path:
+    """Create path holding data, whole, and never replace a file that is already there.
+
+    For output a model asked for: a check then a rename would still overwrite a file
+    created in between, but a hard link to the finished temporary file fails when
+    anything, even a dangling symlink, holds the name. Where the filesystem has no hard
+    links, an exclusive create (O_EXCL) does the same, without the atomicity.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, _new_file_mode())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise AudioError(f"{path} already exists") from None
+        except OSError:  # no hard links here (FAT, some network and FUSE mounts)
+            _create_exclusively(path, data)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return path
+
+
+def _create_exclusively(path: Path, data: bytes) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        raise AudioError(f"{path} already exists") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    except BaseException:
+        os.unlink(path)
+        raise
+
+
+def _new_file_mode() -> int:
+    """What a plain open() would give a new file: 0o666 less the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def remove_tree(target, owner) -> None:

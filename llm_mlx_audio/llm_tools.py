@@ -1,9 +1,11 @@
 """What the plugin gives to the rest of llm: the transcript: fragment loader and tools.
 
 `llm -f transcript:memo.m4a "list the action items"` feeds a transcript to any
-model; transcribe_audio and speak let a tool-calling model listen and talk.
+model; transcribe_audio and speak let a tool-calling model listen and talk, in one
+folder only (tools_folder) and without ever overwriting a file.
 """
 
+import os
 from pathlib import Path
 
 import llm
@@ -50,24 +52,65 @@ def _fragment(argument: str, diarize: bool) -> llm.Fragment:
 
 def transcribe_audio(path: str, language: str | None = None) -> str:
     """Transcribe the speech in an audio or video file (wav, mp3, m4a, ogg, webm, mp4...)
-    and return the text. language is a code like "en"; leave it out to detect it."""
+    and return the text. language is a code like "en"; leave it out to detect it.
+    Only files inside the working folder can be read: the current directory, or
+    LLM_MLX_AUDIO_TOOLS_DIR when set; relative paths start there."""
     from .registry import find_model
 
-    return find_model("transcription", None).transcribe(path, language=language).text
+    source = _inside("transcribe_audio", "read", path)
+    return find_model("transcription", None).transcribe(str(source), language=language).text
 
 
 def speak(text: str, output_path: str | None = None, voice: str | None = None) -> str:
-    """Speak text aloud through the speakers, or save it as an audio file when
+    """Speak text aloud through the speakers, or save it as a new audio file when
     output_path is given (format from its extension: .wav, .mp3, .flac, .opus, .aac).
-    Returns where the audio went."""
+    output_path must be inside the working folder (the current directory, or
+    LLM_MLX_AUDIO_TOOLS_DIR when set) and must not exist yet. Returns where the audio went."""
     from .registry import find_model
 
+    target = _new_file(output_path) if output_path else None
     audio = find_model("speech", None).speak(text, voice=voice)
-    if output_path:
-        audio.save(output_path)
+    if target is not None:
+        from .audio.encode import format_from_path
+        from .files import write_new
+
+        write_new(target, audio.to_bytes(format_from_path(target) or "wav"))
         return f"Saved {audio.duration:.1f} seconds of speech to {output_path}"
     from .audio.playback import check_playback, play_audio
 
     check_playback()
     play_audio(audio)
     return f"Played {audio.duration:.1f} seconds of speech"
+
+
+TOOLS_DIR_VARIABLE = "LLM_MLX_AUDIO_TOOLS_DIR"
+
+
+def tools_folder() -> Path:
+    """The one folder the tools act in. A model can be talked into anything by the
+    text it reads (prompt injection): it must not read ~/.ssh or overwrite ~/.bashrc."""
+    configured = os.environ.get(TOOLS_DIR_VARIABLE)
+    folder = Path(configured).expanduser().resolve() if configured else Path.cwd().resolve()
+    if not folder.is_dir():
+        raise ValueError(f"{TOOLS_DIR_VARIABLE} is not a folder: {configured}")
+    return folder
+
+
+def _inside(tool: str, verb: str, path: str) -> Path:
+    """path with ~, .., and every symlink resolved (relative paths start in the folder);
+    refused, as a message the model reads, when that lands outside the folder."""
+    folder = tools_folder()
+    resolved = (folder / Path(path).expanduser()).resolve()
+    if folder not in resolved.parents:
+        raise ValueError(f"{tool} can only {verb} files inside {folder}: {path} is outside")
+    return resolved
+
+
+def _new_file(path: str) -> Path:
+    """Where speak may create path, checked before any speech is made."""
+    target = _inside("speak", "write", path)
+    if target.exists():
+        raise ValueError(f"speak will not overwrite {path}: it already exists")
+    if not target.parent.is_dir():
+        raise ValueError(f"speak cannot write {path}: its folder does not exist")
+    return target

@@ -153,7 +153,8 @@ def final_echo(stdout):
     return documents[-1]
 
 
-def test_a_model_can_call_transcribe_audio(llm_cli, tiny_models, clip):
+def test_a_model_can_call_transcribe_audio(llm_cli, tiny_models, clip, monkeypatch):
+    monkeypatch.chdir(clip.parent)  # the tools act only inside the current directory
     result = llm_cli(
         "-m", "echo", "-T", "transcribe_audio", tool_call("transcribe_audio", {"path": str(clip)})
     )
@@ -163,14 +164,18 @@ def test_a_model_can_call_transcribe_audio(llm_cli, tiny_models, clip):
     assert isinstance(tool_result["output"], str) and "Error" not in tool_result["output"]
 
 
-def test_a_tool_call_on_a_missing_file_reports_the_error_to_the_model(llm_cli, tiny_models, tmp_path):
+def test_a_tool_call_on_a_missing_file_reports_the_error_to_the_model(
+    llm_cli, tiny_models, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
     args = {"path": str(tmp_path / "nope.wav")}
     result = llm_cli("-m", "echo", "-T", "transcribe_audio", tool_call("transcribe_audio", args))
     assert result.exit_code == 0, result.output
     assert "no such file" in final_echo(result.stdout)["tool_results"][0]["output"]
 
 
-def test_a_model_can_call_speak_to_write_a_file(llm_cli, tiny_models, tmp_path):
+def test_a_model_can_call_speak_to_write_a_file(llm_cli, tiny_models, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "said.wav"
     result = llm_cli(
         "-m", "echo", "-T", "speak", tool_call("speak", {"text": "Hello there.", "output_path": str(out)})
