@@ -51,3 +51,12 @@ class G2PUnavailableError(AudioError, ValueError):
 
 class JobCancelled(AudioError):
     """The work was stopped because whoever asked for it has gone (a client hung up)."""
+
+
+class AudioTooLongError(AudioError):
+    """Decoded audio ran past the length limit the user or the server set.
+
+    Not an AudioDecodeError: the input is fine, only longer than allowed (a server
+    answers 413, not 400). Raised while decoding, before the excess is held in memory,
+    so a small file that decodes to hours (a decode bomb) costs at most the limit.
+    """

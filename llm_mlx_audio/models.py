@@ -272,6 +272,7 @@ class TranscriptionModel(_AudioModel):
         progress: bool = False,
         diarize: bool = False,
         speakers: int | None = None,
+        max_seconds: float | None = None,
     ) -> Transcript:
         """Transcribe a path, bytes, or samples already at input_sample_rate.
 
@@ -280,10 +281,11 @@ class TranscriptionModel(_AudioModel):
         that cut speech with a voice activity detector and decode windows in batches
         (the MLX engine); others ignore them. diarize labels every segment with its
         speaker (models with supports_diarization; speakers: their number, if known).
+        Audio longer than max_seconds raises AudioTooLongError, checked while it decodes.
         """
         check_task(self, task)
         check_diarization(self, diarize)
-        samples = load_samples(audio, self.input_sample_rate)
+        samples = load_samples(audio, self.input_sample_rate, max_seconds=max_seconds)
         transcript = self.transcribe_samples(
             samples,
             language=language,
@@ -321,14 +323,47 @@ def check_diarization(model: TranscriptionModel, diarize: bool) -> None:
         )
 
 
-def load_samples(audio, sample_rate: int):
-    """Turn a path, bytes or an array into mono float32 samples at sample_rate."""
+def transcribe_limited(model, audio, max_seconds: float | None = None, **options) -> Transcript:
+    """model.transcribe(audio, **options), refusing audio longer than max_seconds whatever the model.
+
+    max_seconds came after third-party engines were written: one whose own transcribe() does
+    not name it is handed the samples, decoded here under the limit (transcribe takes samples
+    too), rather than failing on an unexpected keyword or dropping it into its **kwargs.
+    """
+    if max_seconds is None:
+        return model.transcribe(audio, **options)
+    if _takes_keyword(model.transcribe, "max_seconds"):
+        return model.transcribe(audio, max_seconds=max_seconds, **options)
+    rate = getattr(model, "input_sample_rate", TranscriptionModel.input_sample_rate)
+    return model.transcribe(load_samples(audio, rate, max_seconds=max_seconds), **options)
+
+
+def _takes_keyword(function, name: str) -> bool:
+    import inspect
+
+    try:
+        parameter = inspect.signature(function).parameters.get(name)
+    except (TypeError, ValueError):  # a callable inspect cannot read
+        return False
+    return parameter is not None and parameter.kind in (
+        parameter.KEYWORD_ONLY,
+        parameter.POSITIONAL_OR_KEYWORD,
+    )
+
+
+def load_samples(audio, sample_rate: int, max_seconds: float | None = None):
+    """Turn a path, bytes or an array into mono float32 samples at sample_rate.
+
+    Paths and bytes longer than max_seconds stop decoding there (AudioTooLongError); samples
+    already in memory are refused the same way, so the limit means one thing for every input.
+    """
     import numpy as np
 
-    from .audio.decode import decode_audio
+    from .audio.decode import check_length, check_max_seconds, decode_audio
 
+    check_max_seconds(max_seconds)
     if isinstance(audio, (str, Path, bytes, bytearray)):
-        samples = decode_audio(audio, sample_rate=sample_rate)
+        samples = decode_audio(audio, sample_rate=sample_rate, max_seconds=max_seconds)
     elif isinstance(audio, Audio):
         if audio.sample_rate != sample_rate:
             raise AudioError("Audio must be resampled to the model's rate first")
@@ -337,4 +372,5 @@ def load_samples(audio, sample_rate: int):
         samples = np.asarray(audio, dtype=np.float32)
     if len(samples) == 0:
         raise AudioError("The audio is empty")
+    check_length(len(samples), sample_rate, max_seconds, "the audio")
     return samples

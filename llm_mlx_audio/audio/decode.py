@@ -4,47 +4,82 @@ Everything goes through PyAV, whose wheels bundle FFmpeg's libraries: m4a voice 
 ogg/opus, webm and the soundtrack of a video decode with no ffmpeg binary installed.
 
 PyAV and numpy are imported inside the functions: this module is imported on every `llm` call.
+
+A small file can decode to hours (an hour of near-silence is 6 KB of FLAC, 180 KB of Opus), so
+decoding counts samples as they come out and stops at an optional limit (max_seconds), and
+stops when whoever asked for it has gone (stop_decoding_when), rather than after the fact.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import io
 import os
 
-from ..errors import AudioDecodeError
+from ..errors import AudioDecodeError, AudioTooLongError, JobCancelled
 from .checks import check_rate, ffmpeg_error
 
 # FFmpeg demuxers that "succeed" on images and on text (tty: ANSI art, picked for .txt files).
 _NOT_MEDIA_FORMATS = {"tty", "image2", "image2pipe", "gif", "apng", "webp_pipe"}
+# Set by whoever may go away before decoding ends (the engine's cancel_when, for a server
+# request): a callable that says "stop", asked between packets on the thread that decodes.
+_should_stop: contextvars.ContextVar = contextvars.ContextVar("decode_should_stop", default=None)
 
 
-def decode_audio(source, sample_rate: int = 16000, *, name: str | None = None):
+@contextlib.contextmanager
+def stop_decoding_when(should_stop):
+    """Decoding in this context raises JobCancelled at its next packet once should_stop() is true.
+
+    A context rather than an argument, so that every decode of a job stops, however deep in
+    a model's transcribe() it happens (third-party models' too).
+    """
+    reset = _should_stop.set(should_stop)
+    try:
+        yield
+    finally:
+        _should_stop.reset(reset)
+
+
+def decode_audio(
+    source, sample_rate: int = 16000, *, name: str | None = None, max_seconds: float | None = None
+):
     """Decode a file path, bytes or binary file object to float32 mono samples in [-1, 1] at sample_rate.
 
     Channels are averaged rather than left to FFmpeg's downmix, whose 0.707 gains push a loud
     stereo recording past 1.0. A file cut short still returns the audio before the cut; `name`
-    labels the input in error messages (e.g. "<stdin>" for piped bytes).
+    labels the input in error messages (e.g. "<stdin>" for piped bytes). Audio longer than
+    max_seconds (None: no limit) raises AudioTooLongError once that much has been decoded.
     """
     import numpy as np
 
-    pieces = list(decode_pieces(source, sample_rate, name=name))
+    pieces = list(decode_pieces(source, sample_rate, name=name, max_seconds=max_seconds))
     return np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
 
 
-def decode_pieces(source, sample_rate: int = 16000, *, name: str | None = None, seconds: float = 60.0):
+def decode_pieces(
+    source,
+    sample_rate: int = 16000,
+    *,
+    name: str | None = None,
+    seconds: float = 60.0,
+    max_seconds: float | None = None,
+):
     """decode_audio's samples as consecutive pieces of about `seconds` each, decoded as they are read.
 
     What long recordings go through: memory holds one piece, not the whole file (an hour of
     16 kHz float32 is 230 MB). Raises AudioDecodeError, before yielding anything, for inputs
-    that hold no decodable audio.
+    that hold no decodable audio; AudioTooLongError the moment the audio passes max_seconds.
     """
     import numpy as np
 
     sample_rate = check_rate(sample_rate, ValueError)
+    check_max_seconds(max_seconds)
     target = max(1, int(seconds * sample_rate))
     chunks, size, yielded = [], 0, False
     with _open_input(source, name) as (container, label):
-        for chunk in _decoded_frames(container, label, sample_rate):
+        limit = _Limit(label, sample_rate, max_seconds)
+        for chunk in _decoded_frames(container, label, sample_rate, limit):
             chunks.append(chunk)
             size += len(chunk)
             if size >= target:
@@ -57,20 +92,56 @@ def decode_pieces(source, sample_rate: int = 16000, *, name: str | None = None, 
             raise AudioDecodeError(f"{label} holds no decodable audio (is it truncated or corrupt?)")
 
 
-def _decoded_frames(container, label, sample_rate):
+def _decoded_frames(container, label, sample_rate, limit):
+    """Mono chunks at sample_rate, a frame at a time, each counted against limit as it comes out."""
     stream = _audio_stream(container, label)
     resampler = _Downmixer(sample_rate)
+    should_stop = _should_stop.get()
     try:
         for packet in container.demux(stream):
+            if should_stop is not None and should_stop():
+                raise JobCancelled(f"Decoding {label} stopped: whoever asked for it has gone")
             try:
                 frames = packet.decode()
             except ffmpeg_error():
                 continue  # one damaged packet: FFmpeg's own tools skip it too
             for frame in frames:
-                yield from resampler.resample(frame)
+                for chunk in resampler.resample(frame):
+                    yield limit.count(chunk)
     except ffmpeg_error():
         pass  # the file ends mid-packet: keep what came before
-    yield from resampler.flush()
+    for chunk in resampler.flush():
+        yield limit.count(chunk)
+
+
+class _Limit:
+    """Samples decoded so far from the input called label, against max_seconds (None: no limit)."""
+
+    def __init__(self, label: str, sample_rate: int, max_seconds: float | None):
+        self._label = label
+        self._rate = sample_rate
+        self._max_seconds = max_seconds
+        self._total = 0
+
+    def count(self, chunk):
+        """chunk, unless with it the audio passes the limit: then AudioTooLongError."""
+        self._total += len(chunk)
+        check_length(self._total, self._rate, self._max_seconds, self._label)
+        return chunk
+
+
+def check_max_seconds(max_seconds: float | None) -> None:
+    """A limit must be a number of seconds above 0 (None: no limit); anything else is a bug."""
+    if max_seconds is not None and not max_seconds > 0:
+        raise ValueError(f"max_seconds must be more than 0, not {max_seconds!r}")
+
+
+def check_length(samples: int, sample_rate: int, max_seconds: float | None, label: str) -> None:
+    """Raise AudioTooLongError if `samples` samples at sample_rate last longer than max_seconds."""
+    if max_seconds is not None and samples > max_seconds * sample_rate:
+        raise AudioTooLongError(
+            f"{label} is longer than the {max_seconds / 60:g}-minute limit (--max-audio-minutes)"
+        )
 
 
 def _clean(samples):

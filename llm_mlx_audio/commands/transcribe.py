@@ -1,7 +1,10 @@
 """`llm transcribe`: speech in, text out."""
 
 import json
+import math
+import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -65,12 +68,19 @@ from .verbose import quiet_notices, show_details, verbose_option
 @click.option(
     "--speaker-names", help='Names for the speakers in order of appearance, e.g. "Ana,Ben"; implies --diarize'
 )
+@click.option(
+    "--max-audio-minutes",
+    type=click.FloatRange(0, min_open=True),
+    help="Refuse audio longer than this, checked while it decodes (default: no limit)",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar")
 @click.option("-o", "--output", help="Write the transcript to this file")
 @click.option(
     "--output-dir",
     type=click.Path(file_okay=False),
-    help="Write one transcript per input into this directory",
+    help="Write one transcript per input into this directory: memo.mp3 -> memo.txt. Inputs that would "
+    "share a name keep their extension (memo.mp3.txt, memo.wav.txt), then add -2, -3... in the order "
+    "given (memo.wav-2.txt); an input given twice is transcribed once",
 )
 @click.option("--force", is_flag=True, help="With --output-dir, redo inputs already transcribed")
 @click.option("-n", "--no-log", is_flag=True, help="Don't log to llm's logs.db")
@@ -93,6 +103,7 @@ def transcribe(
     diarize,
     speaker_count,
     speaker_names,
+    max_audio_minutes,
     quiet,
     output,
     output_dir,
@@ -117,6 +128,8 @@ def transcribe(
 
     Silence, noise and music are skipped (voice activity detection) and the
     speech is decoded in batches of windows; --no-vad decodes everything.
+    --max-audio-minutes refuses longer audio (a small file can decode to hours)
+    and always works in this process.
     """
     show_details(verbose)
     # Output for programs: no advice on stderr while this command runs (restored after).
@@ -129,6 +142,7 @@ def transcribe(
     from ..models import check_diarization, check_task
 
     count = _speaker_count(speaker_count)
+    max_seconds = _seconds(max_audio_minutes)
     names = speakers.parse_names(speaker_names, count)
     diarize = diarize or count is not None or bool(names) or format == "diarized_json"
     if output and output_dir:
@@ -139,7 +153,9 @@ def transcribe(
         check_writable(output)
     if len(files) > 1 and not output_dir and format in ("srt", "vtt"):
         raise AudioError(f"Several files make several {format} files: use --output-dir")
-    jobs = [(name, _destination(name, output_dir, format)) for name in files]
+    if output_dir:
+        files = _unique_inputs(files)
+    jobs = list(zip(files, _destinations(files, output_dir, format), strict=True))
     if output_dir:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         check_writable(Path(output_dir) / ".probe")
@@ -157,7 +173,8 @@ def transcribe(
     check_diarization(transcription_model, diarize)
     from .warm import find_server
 
-    server = find_server(local, transcription_model.model_id)
+    # A limit is kept here: the server's own limit (if any) is not this one.
+    server = find_server(local or max_seconds is not None, transcription_model.model_id)
     options = dict(language=language, prompt=prompt, temperature=temperature)
     long_form = dict(
         task=task,
@@ -175,7 +192,7 @@ def transcribe(
         try:
             source = sys.stdin.buffer.read() if name == "-" else name
             transcript = _warm_or_local(
-                transcription_model, source, options, word_timestamps, long_form, server
+                transcription_model, source, options, word_timestamps, long_form, server, max_seconds
             )
             if names:
                 speakers.rename(transcript, names)
@@ -203,8 +220,9 @@ def transcribe(
         )
 
 
-def _warm_or_local(model, source, options, word_timestamps, long_form, server):
+def _warm_or_local(model, source, options, word_timestamps, long_form, server, max_seconds=None):
     """The transcript from this machine's running server when it can, else made here."""
+    from ..models import transcribe_limited
     from .warm import ServerUnavailable, transcript
 
     if server is not None:
@@ -214,7 +232,18 @@ def _warm_or_local(model, source, options, word_timestamps, long_form, server):
             return transcript(server, model.model_id, source, options, word_timestamps, long_form)
         except ServerUnavailable:
             pass
-    return model.transcribe(source, word_timestamps=word_timestamps, **options, **long_form)
+    return transcribe_limited(
+        model, source, max_seconds, word_timestamps=word_timestamps, **options, **long_form
+    )
+
+
+def _seconds(minutes):
+    """--max-audio-minutes in seconds (None: no limit); NaN, which click's range lets by, refused."""
+    if minutes is None:
+        return None
+    if math.isnan(minutes):
+        raise AudioError("--max-audio-minutes must be a number of minutes above 0, not nan")
+    return minutes * 60
 
 
 def _speaker_count(value):
@@ -239,11 +268,44 @@ def _loggable(model_id):
     return logging_on() and not Path(model_id).is_absolute()
 
 
-def _destination(name, output_dir, format):
+def _unique_inputs(files):
+    """Each input once (x.wav and ./x.wav are one), so it is not transcribed into two names."""
+    first = {}
+    for name in files:
+        first.setdefault(name if name == "-" else os.path.realpath(name), name)
+    return tuple(first.values())
+
+
+def _destinations(files, output_dir, format):
+    """A different output file for each input, decided before any work: a/x.mp3 and b/x.wav
+    must not both write x.txt, the second silently replacing the first.
+
+    A stem only one input has names it alone (x.txt); inputs sharing a stem keep their
+    extension (x.mp3.txt, x.wav.txt); later inputs still alike add -2, -3... (x.wav-2.txt).
+    Names differing only in case count as alike: macOS and Windows disks do not tell them apart.
+    """
     if not output_dir:
-        return None
-    stem = "stdin" if name == "-" else Path(name).stem
-    return Path(output_dir) / f"{stem}.{writers.EXTENSIONS[format]}"
+        return [None] * len(files)
+    stems = ["stdin" if name == "-" else Path(name).stem for name in files]
+    counts = Counter(stem.casefold() for stem in stems)
+    bases = [
+        Path(name).name if counts[stem.casefold()] > 1 and name != "-" else stem
+        for name, stem in zip(files, stems, strict=True)
+    ]
+    taken = {base.casefold() for base in bases}
+    seen = set()
+    names = []
+    for base in bases:
+        name = base
+        if base.casefold() in seen:
+            number = 2
+            while f"{base}-{number}".casefold() in taken:
+                number += 1
+            name = f"{base}-{number}"
+            taken.add(name.casefold())
+        seen.add(base.casefold())
+        names.append(Path(output_dir) / f"{name}.{writers.EXTENSIONS[format]}")
+    return names
 
 
 def _combine(results, format):

@@ -158,10 +158,13 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
         progress=False,
         diarize=False,
         speakers=None,
+        max_seconds=None,
     ):
         """Whisper with the VAD and batched windows (long_form); other families as before.
 
         Diarization needs the VAD's regions, so it turns the VAD on whatever vad says.
+        Every decode of the input (the VAD's pass, the windows', the speakers') stops at
+        max_seconds: the first to get there raises AudioTooLongError.
         """
         from ..models import check_diarization, check_task
         from . import batched_whisper, diarization, long_form
@@ -170,7 +173,7 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
         check_task(self, task)
         check_diarization(self, diarize)
         vad = vad or diarize
-        pieces = _pieces_of(audio, self.input_sample_rate)
+        pieces = _pieces_of(audio, self.input_sample_rate, max_seconds)
         with (
             diarization.speaker_model() if diarize else contextlib.nullcontext() as speaker_lease,
             self._use() as loaded,
@@ -181,7 +184,7 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
                     f"{self.model_id} cannot tell speakers apart here: diarization needs a Whisper model"
                 )
             if vad_lease is None or not batched_whisper.is_batched_whisper(loaded):
-                samples = load_samples(audio, self.input_sample_rate)
+                samples = load_samples(audio, self.input_sample_rate, max_seconds=max_seconds)
                 transcript = get_mlx_thread().run(
                     inference.transcribe,
                     loaded,
@@ -221,15 +224,16 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
             )
 
 
-def _pieces_of(audio, rate: int):
+def _pieces_of(audio, rate: int, max_seconds: float | None = None):
     """A function giving a fresh iterator of the audio's samples, piece by piece: files and
-    bytes are decoded a minute at a time, samples in memory are one piece."""
-    from ..audio.decode import decode_pieces
+    bytes are decoded a minute at a time (up to max_seconds), samples in memory are one piece."""
+    from ..audio.decode import check_max_seconds, decode_pieces
 
+    check_max_seconds(max_seconds)
     if isinstance(audio, (str, Path, bytes, bytearray)):
         source = bytes(audio) if isinstance(audio, bytearray) else audio
-        return lambda: decode_pieces(source, rate)
-    samples = load_samples(audio, rate)
+        return lambda: decode_pieces(source, rate, max_seconds=max_seconds)
+    samples = load_samples(audio, rate, max_seconds=max_seconds)
     return lambda: iter([samples])
 
 

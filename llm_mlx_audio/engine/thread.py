@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..audio.decode import stop_decoding_when
 from ..errors import JobCancelled
 
 _STOP = object()
@@ -35,10 +36,12 @@ _running = threading.local()
 @contextlib.contextmanager
 def cancel_when(event: threading.Event):
     """MLX work started inside this block stops when event is set: queued jobs never
-    start, a running one stops at its next window or sentence (JobCancelled)."""
+    start, a running one stops at its next window or sentence (JobCancelled). Audio
+    being decoded in the block (on this thread, not the MLX one) stops at its next packet."""
     reset = _cancel_token.set(event)
     try:
-        yield
+        with stop_decoding_when(event.is_set):
+            yield
     finally:
         _cancel_token.reset(reset)
 
