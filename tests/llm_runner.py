@@ -57,11 +57,25 @@ def llm_subprocess(*args, input=None, env=None, timeout=300):
     )
 
 
-def serve_in_a_process(user_dir, *args):
-    """`llm audio serve --port 0` in its own process; (process, url) once it advertises itself."""
+# Runs llm's CLI under a data-segment limit (bytes in argv[1]); the rest of argv is llm's.
+_LIMITED_LLM = (
+    "import resource, runpy, sys; limit = int(sys.argv.pop(1)); "
+    "resource.setrlimit(resource.RLIMIT_DATA, (limit, limit)); "
+    "sys.argv[0] = 'llm'; runpy.run_module('llm', run_name='__main__')"
+)
+
+
+def serve_in_a_process(user_dir, *args, memory_limit: int | None = None):
+    """`llm audio serve --port 0` in its own process; (process, url) once it advertises itself.
+
+    memory_limit: the server's data segment (RLIMIT_DATA) in bytes, for decode bombs."""
     env = {**os.environ, "LLM_USER_PATH": str(user_dir), "HF_HUB_OFFLINE": "1"}
+    if memory_limit:
+        command = [sys.executable, "-c", _LIMITED_LLM, str(memory_limit)]
+    else:
+        command = [sys.executable, "-m", "llm"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "llm", "audio", "serve", "--port", "0", *args],
+        [*command, "audio", "serve", "--port", "0", *args],
         env=env,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,

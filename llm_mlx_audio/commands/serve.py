@@ -5,7 +5,7 @@ import signal
 import click
 
 from ..errors import AudioError
-from ..server import DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_MB
+from ..server import DEFAULT_MAX_AUDIO_MINUTES, DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_MB
 from .user_errors import user_errors
 
 _SERVER_PACKAGES = ("fastapi", "starlette", "uvicorn", "python_multipart", "anyio", "pydantic")
@@ -48,7 +48,24 @@ DURATION = Duration()
     help="Load and keep this model loaded (repeatable)",
 )
 @click.option(
-    "--api-key", help="Require this key as a Bearer token (default: `llm keys set mlx-audio-server`)"
+    "--api-key",
+    help="Require this key as a Bearer token (visible in `ps`: prefer --api-key-env or "
+    "`llm keys set mlx-audio-server`)",
+)
+@click.option("--api-key-env", metavar="VAR", help="Require the key held in this environment variable")
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests addressed to this host name (repeatable; * for any, behind a proxy)",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let web pages from this origin (http://localhost:3000) call the server; needs an API key",
 )
 @click.option(
     "--max-upload-mb",
@@ -56,6 +73,13 @@ DURATION = Duration()
     default=DEFAULT_MAX_UPLOAD_MB,
     show_default=True,
     help="Largest audio upload accepted for transcription",
+)
+@click.option(
+    "--max-audio-minutes",
+    type=click.FloatRange(0, min_open=True),
+    default=DEFAULT_MAX_AUDIO_MINUTES,
+    show_default=True,
+    help="Longest audio (decoded) accepted for transcription",
 )
 @click.option(
     "--max-queue",
@@ -79,7 +103,20 @@ DURATION = Duration()
     help="On Ctrl-C or SIGTERM, how long requests in flight may take to finish",
 )
 @user_errors
-def serve(host, port, preload, api_key, max_upload_mb, max_queue, keep_alive, shutdown_timeout):
+def serve(
+    host,
+    port,
+    preload,
+    api_key,
+    api_key_env,
+    allow_hosts,
+    cors_origins,
+    max_upload_mb,
+    max_audio_minutes,
+    max_queue,
+    keep_alive,
+    shutdown_timeout,
+):
     """
     Serve OpenAI's speech and transcription API with local models
 
@@ -89,8 +126,11 @@ def serve(host, port, preload, api_key, max_upload_mb, max_queue, keep_alive, sh
           -d '{"model": "tts-1", "input": "Hello", "voice": "alloy"}' -o hello.mp3
 
     OpenAI's model names (tts-1, whisper-1...) mean your default models. Listening on
-    anything but this machine (--host 0.0.0.0) needs an API key: --api-key, a key stored
-    with `llm keys set mlx-audio-server`, or LLM_MLX_AUDIO_API_KEY.
+    anything but this machine (--host 0.0.0.0) needs an API key: a key stored with
+    `llm keys set mlx-audio-server`, LLM_MLX_AUDIO_API_KEY, --api-key-env or --api-key.
+
+    Requests must address the server by a name it listens on (--allow-host adds more),
+    and web pages may not call it unless --cors-origin allows their origin.
 
     While it runs, `llm speak` and `llm transcribe` on this machine use it (models stay
     warm between commands); --local on those makes them work in their own process.
@@ -99,10 +139,18 @@ def serve(host, port, preload, api_key, max_upload_mb, max_queue, keep_alive, sh
 
     app_module = _load_server()
     from ..server import advert, run
+    from ..server.browser_guard import allowed_hosts
     from ..server.names import preload as preload_model
 
-    key = run.resolve_api_key(api_key)
+    if api_key is not None:
+        click.echo(
+            "Warning: a key given with --api-key is visible to other users of this machine (ps); "
+            "prefer `llm keys set mlx-audio-server` or --api-key-env",
+            err=True,
+        )
+    key = run.resolve_api_key(api_key, api_key_env)
     run.check_exposure(host, key)
+    origins = run.check_cors(cors_origins, key)
     for name in preload:
         click.echo(f"Loading {name}...", err=True)
         click.echo(f"Loaded {preload_model(name)} (pinned)", err=True)
@@ -112,6 +160,9 @@ def serve(host, port, preload, api_key, max_upload_mb, max_queue, keep_alive, sh
         max_upload_bytes=int(max_upload_mb * 1024 * 1024),
         max_queue=max_queue,
         local_token=token,
+        hosts=allowed_hosts(host, allow_hosts),
+        cors_origins=origins,
+        max_audio_seconds=max_audio_minutes * 60,
     )
     sock = run.bind_socket(host, port)
     run.start_keep_alive(keep_alive)

@@ -123,11 +123,13 @@ def _warm_or_local(speech_model, text, voice, speed, language, normalize, server
 
     Validated here first, so errors read the same either way; if the server cannot take
     the work before any audio has come back, it is done here after all. A ``piece`` of
-    a stream (one sentence) may have nothing to say; a whole text may not.
+    a stream (one sentence) may have nothing to say; a whole text may not. A text longer
+    than one server request takes is made here.
     """
+    from ..server import MAX_SPEECH_INPUT
     from .warm import ServerUnavailable, speech_chunks
 
-    if server is not None and not server["gone"]:
+    if server is not None and not server["gone"] and len(text) <= MAX_SPEECH_INPUT:
         check_speed(speed)
         voice = speech_model.resolve_voice(voice)
         remote = speech_chunks(server, speech_model.model_id, text, voice, speed, language, normalize)

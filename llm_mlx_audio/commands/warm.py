@@ -155,8 +155,10 @@ def _post(server: dict, path: str, body: bytes, content_type: str):
         data=body,
         headers={"Content-Type": content_type, "Authorization": f"Bearer {server.get('token', '')}"},
     )
+    from ..server.advert import opener
+
     try:
-        return urllib.request.urlopen(request, timeout=3600)
+        return opener().open(request, timeout=3600)
     except urllib.error.HTTPError as error:
         if error.code in (401, 413, 429, 500, 502, 503, 504):
             raise ServerUnavailable(error.code) from None

@@ -65,7 +65,8 @@ def _load_stock(path: Path, kind: str, model_id: str, model_type: str, tokenizer
             from mlx_audio.stt.utils import load_model
         with patches.loading(model_type, cache_dir=tokenizers):
             return load_model(Path(path))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError, RuntimeError) as e:
+        # RuntimeError: what MLX raises for a corrupt or truncated .safetensors file.
         raise ModelLoadError(f"Could not load {model_id} from {path}: {one_line(e)}") from e
 
 

@@ -9,6 +9,8 @@ the commands read this on every call.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -20,6 +22,11 @@ ADVERT_FILE = "llm-mlx-audio-server.json"
 
 def new_token() -> str:
     return secrets.token_urlsafe(24)
+
+
+def proof(token: str, challenge: str) -> str:
+    """What a server holding token answers to challenge: HMAC-SHA256, so the token stays secret."""
+    return hmac.new(token.encode(), challenge.encode(), hashlib.sha256).hexdigest()
 
 
 def write(user_dir: Path, url: str, token: str) -> None:
@@ -45,7 +52,9 @@ def find(user_dir: Path, timeout: float = 2.0) -> dict | None:
 
     The process is checked first (a dead one costs nothing); a live one gets up to
     `timeout` to answer /health: on a busy 2-core machine 0.5 s was sometimes too
-    little, and the command silently did the work itself.
+    little, and the command silently did the work itself. Whoever answers must prove it
+    holds the advert's token (an HMAC of a fresh challenge): after the server dies, any
+    program could take its port, and it must get neither the token nor the user's audio.
     """
     path = Path(user_dir) / ADVERT_FILE
     advert = _read(path)
@@ -54,13 +63,32 @@ def find(user_dir: Path, timeout: float = 2.0) -> dict | None:
     if not _alive(advert.get("pid")):
         path.unlink(missing_ok=True)  # its server died without cleaning up
         return None
+    token = advert.get("token")
+    if not isinstance(token, str) or not _is_loopback_url(advert["url"]):
+        return None
+    challenge = secrets.token_urlsafe(16)
     try:
-        with urllib.request.urlopen(advert["url"] + "/health", timeout=timeout) as response:
-            if response.status == 200:
-                return advert
-    except (OSError, ValueError, KeyError):
-        pass
+        with opener().open(f"{advert['url']}/health?challenge={challenge}", timeout=timeout) as response:
+            answer = json.loads(response.read(1 << 16)) if response.status == 200 else None
+    except (OSError, ValueError):
+        return None
+    claimed = answer.get("proof") if isinstance(answer, dict) else None
+    if isinstance(claimed, str) and hmac.compare_digest(claimed, proof(token, challenge)):
+        return advert
     return None
+
+
+def opener() -> urllib.request.OpenerDirector:
+    """urllib without proxies: the server is on this machine, and http_proxy must not see
+    the token or the audio on their way to it."""
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _is_loopback_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
 
 
 def _read(path: Path) -> dict | None:

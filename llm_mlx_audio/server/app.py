@@ -20,13 +20,14 @@ from typing import Literal
 import anyio
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import registry
 from ..audio import encode, writers
 from ..audio.speech_regions import VadOptions
-from ..errors import AudioDecodeError, AudioError
+from ..errors import AudioDecodeError, AudioError, AudioTooLongError
 from ..models import (
     DEFAULT_BATCH_SIZE,
     MAX_SPEED,
@@ -35,12 +36,15 @@ from ..models import (
     TranscriptionModel,
     check_diarization,
     check_task,
+    transcribe_limited,
 )
 from ..speakers import check_names, rename
 from ..streaming import stream_speech
-from . import DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_MB
+from . import DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_MB, MAX_SPEECH_INPUT, advert
 from .admission import Admission, run_model_work
 from .auth import ApiKeyMiddleware
+from .body_limit import DEFAULT_MAX_JSON_BYTES, BodyLimit
+from .browser_guard import BrowserGuard, allowed_hosts
 from .errors import ApiError, from_validation_errors, install_error_handlers, log
 from .names import choose_voice, model_card, models_of, resolve_model
 from .upload import read_upload
@@ -63,7 +67,7 @@ class SpeechRequest(BaseModel):
     model: str | None = Field(
         None, max_length=1024, description="Model id, alias, or an OpenAI name (tts-1...)"
     )
-    input: str = Field(min_length=1, max_length=4096)
+    input: str = Field(min_length=1, max_length=MAX_SPEECH_INPUT)
     voice: str | VoiceId | None = Field(None, description="Voice name; OpenAI's names map to the default")
     response_format: SPEECH_FORMATS = "mp3"
     speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED)
@@ -122,28 +126,62 @@ def create_app(
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024,
     max_queue: int = DEFAULT_MAX_QUEUE,
     local_token: str | None = None,
+    hosts: frozenset | None = None,
+    cors_origins: frozenset = frozenset(),
+    max_json_bytes: int = DEFAULT_MAX_JSON_BYTES,
+    max_audio_seconds: float | None = None,
 ) -> FastAPI:
     """The ASGI app. With api_key every request but /health needs `Authorization: Bearer KEY`
-    (or the local_token this machine's own `llm speak` reads from the server's advert)."""
+    (or the local_token this machine's own `llm speak` reads from the server's advert).
+
+    hosts are the Host names it answers (default: a loopback server's) and cors_origins
+    the web pages it serves besides its own (server/browser_guard.py); JSON bodies are
+    limited to max_json_bytes and decoded uploads to max_audio_seconds of audio.
+    """
     app = FastAPI(title="llm-mlx-audio", version="1", summary="OpenAI-compatible speech and transcription")
     install_error_handlers(app)
+    # Added innermost first: the Host/Origin guard sees every request before anything else,
+    # CORS answers preflights before the key is asked for, bodies are limited before parsing.
+    app.add_middleware(BodyLimit, max_bytes=max_json_bytes)
     if api_key:
         app.add_middleware(ApiKeyMiddleware, api_key=api_key, local_token=local_token)
+    if cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=sorted(cors_origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "OpenAI-Beta"],
+            expose_headers=["X-Sample-Rate", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(
+        BrowserGuard, hosts=allowed_hosts("127.0.0.1") if hosts is None else hosts, cors_origins=cors_origins
+    )
     admission = Admission(max_queue)
 
     @app.get("/health")
-    def health():
+    def health(challenge: str | None = Query(None, max_length=128)):
         models = [
-            {"path": m["key"], "bytes": m["size"], "idle_seconds": m["idle_seconds"], "pinned": m["pinned"]}
+            {
+                "model": _model_name(m["key"]),
+                "bytes": m["size"],
+                "idle_seconds": m["idle_seconds"],
+                "pinned": m["pinned"],
+            }
             for m in registry.loaded_models()
         ]
-        return {
+        answer = {
             "status": "ok",
             "models_loaded": len(models),
             "models": models,
             "requests": admission.active,
             "cancelled": admission.cancelled,
         }
+        if challenge and local_token:
+            # This machine's commands check that whoever answers on the advertised port
+            # holds the advert's token, without the token ever being sent.
+            answer["proof"] = advert.proof(local_token, challenge)
+        return answer
 
     @app.get("/v1/models")
     def list_models():
@@ -187,20 +225,22 @@ def create_app(
         return await _speech_to_text(request, TranslationForm, "translate")
 
     async def _speech_to_text(request: Request, form_class, task: str):
-        """Both endpoints: read the upload, check its form and file, transcribe (or translate)."""
-        upload = await read_upload(request, max_upload_bytes)
-        form = _transcription_form(upload.fields, form_class)
-        if upload.file is None:
-            raise ApiError(
-                422, f"file: Field required (the audio to {task})", param="file", code="missing_file"
-            )
-        if not upload.file:
-            raise ApiError(400, "The uploaded file is empty", param="file", code="empty_file")
-        if form_class is TranslationForm:
-            form = TranscriptionForm(**form.model_dump(), task="translate")
-        return await run_model_work(
-            request, admission, transcribe_response, form, upload.file, upload.filename
-        )
+        """Both endpoints: once admitted, read the upload, check its form and file, transcribe."""
+
+        async def read_and_check():
+            upload = await read_upload(request, max_upload_bytes)
+            form = _transcription_form(upload.fields, form_class)
+            if upload.file is None:
+                raise ApiError(
+                    422, f"file: Field required (the audio to {task})", param="file", code="missing_file"
+                )
+            if not upload.file:
+                raise ApiError(400, "The uploaded file is empty", param="file", code="empty_file")
+            if form_class is TranslationForm:
+                form = TranscriptionForm(**form.model_dump(), task="translate")
+            return form, upload.file, upload.filename, max_audio_seconds
+
+        return await run_model_work(request, admission, transcribe_response, prepare=read_and_check)
 
     return app
 
@@ -240,6 +280,17 @@ def speak_response(body: SpeechRequest) -> Response:
         return StreamingResponse(_drain(_sse_events(encoded)), media_type="text/event-stream")
     headers = {"X-Sample-Rate": str(first.sample_rate)}
     return StreamingResponse(_drain(encoded), media_type=media_type, headers=headers)
+
+
+def _model_name(pool_key: str) -> str:
+    """A loaded model's id (never its folder: /health is open to anyone who can connect)."""
+    from pathlib import Path
+
+    for kind in registry.KINDS:
+        for model in models_of(kind):
+            if model.location and str(Path(model.location).resolve()) == pool_key:
+                return model.model_id
+    return Path(pool_key).name
 
 
 def _float32(samples) -> bytes:
@@ -318,7 +369,9 @@ def _transcription_form(fields, form_class=TranscriptionForm):
         raise from_validation_errors(error.errors()) from None
 
 
-def transcribe_response(form: TranscriptionForm, data: bytes, filename: str | None) -> Response:
+def transcribe_response(
+    form: TranscriptionForm, data: bytes, filename: str | None, max_seconds: float | None = None
+) -> Response:
     """Transcribe uploaded bytes (decoded in memory) and answer in OpenAI's shape for the format."""
     model: TranscriptionModel = resolve_model("transcription", form.model)
     granularities = set(form.timestamp_granularities)
@@ -346,8 +399,10 @@ def transcribe_response(form: TranscriptionForm, data: bytes, filename: str | No
             raise ApiError(400, str(error), param="model", code="diarization_unsupported") from None
     extra = {"diarize": True, "speakers": getattr(form, "speakers", None)} if diarize else {}
     try:
-        transcript = model.transcribe(
+        transcript = transcribe_limited(
+            model,
             data,
+            max_seconds,
             language=form.language,
             prompt=form.prompt if model.supports_prompt else None,
             temperature=form.temperature if model.supports_temperature else None,
@@ -358,6 +413,14 @@ def transcribe_response(form: TranscriptionForm, data: bytes, filename: str | No
             batch_size=form.batch_size,
             **extra,
         )
+    except AudioTooLongError:
+        label = f"The uploaded file {filename!r}" if filename else "The uploaded file"
+        raise ApiError(
+            413,
+            f"{label} is longer than this server's limit of {max_seconds / 60:g} minutes of audio",
+            param="file",
+            code="audio_too_long",
+        ) from None
     except AudioDecodeError as error:
         label = f"The uploaded file {filename!r}" if filename else "The uploaded file"
         raise ApiError(

@@ -1,8 +1,10 @@
-"""Bearer-token check for a server that listens beyond this machine.
+"""Bearer-token check for a server with an API key, on HTTP and WebSocket alike.
 
 A plain ASGI middleware rather than a FastAPI dependency, so no route (the OpenAPI
-document and unknown paths included) can be reached without the key. /health stays
-open so load balancers and scripts can probe a server they hold no key for.
+document, unknown paths and WebSocket handshakes included) can be reached without the
+key. /health stays open so load balancers and scripts can probe a server they hold no
+key for. A browser cannot set headers on a WebSocket, so there the key may also come
+as OpenAI Realtime's subprotocol ``openai-insecure-api-key.KEY``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hmac
 from .errors import ApiError, error_response
 
 OPEN_PATHS = frozenset({"/health"})
+SUBPROTOCOL_PREFIX = b"openai-insecure-api-key."
 
 
 class ApiKeyMiddleware:
@@ -20,24 +23,40 @@ class ApiKeyMiddleware:
         self._keys = [api_key.encode()] + ([local_token.encode()] if local_token else [])
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope.get("path") in OPEN_PATHS or self._authorised(scope):
+        exempt = scope["type"] not in ("http", "websocket") or scope.get("path") in OPEN_PATHS
+        if exempt or self._authorised(scope):
             await self.app(scope, receive, send)
-            return
-        response = error_response(
-            ApiError(
-                401,
-                "Missing or wrong API key: send it as 'Authorization: Bearer KEY'",
-                code="invalid_api_key",
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": "Missing or wrong API key"})
+        else:
+            response = error_response(
+                ApiError(
+                    401,
+                    "Missing or wrong API key: send it as 'Authorization: Bearer KEY'",
+                    code="invalid_api_key",
+                )
             )
-        )
-        await response(scope, receive, send)
+            await response(scope, receive, send)
 
     def _authorised(self, scope) -> bool:
-        for name, value in scope.get("headers", ()):
-            if name == b"authorization":
-                scheme, _, token = value.strip().partition(b" ")
-                # Constant-time, so the key cannot be guessed byte by byte from timings.
-                token = token.strip()
-                matches = [hmac.compare_digest(token, key) for key in self._keys]
-                return scheme.lower() == b"bearer" and any(matches)
+        for token in _offered_tokens(scope):
+            # Constant-time, so the key cannot be guessed byte by byte from timings.
+            if any([hmac.compare_digest(token, key) for key in self._keys]):
+                return True
         return False
+
+
+def _offered_tokens(scope) -> list[bytes]:
+    """The keys a request offers: its Bearer token, and on a WebSocket the key subprotocol."""
+    tokens = []
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, token = value.strip().partition(b" ")
+            if scheme.lower() == b"bearer":
+                tokens.append(token.strip())
+        elif name == b"sec-websocket-protocol" and scope["type"] == "websocket":
+            for protocol in value.split(b","):
+                protocol = protocol.strip()
+                if protocol.startswith(SUBPROTOCOL_PREFIX):
+                    tokens.append(protocol[len(SUBPROTOCOL_PREFIX) :])
+    return tokens

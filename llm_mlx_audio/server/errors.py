@@ -9,6 +9,7 @@ AudioError family maps onto statuses here, in one place.
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..errors import (
     AudioDecodeError,
     AudioError,
+    AudioTooLongError,
     JobCancelled,
     ModelLoadError,
     PoolFullError,
@@ -54,7 +56,7 @@ def error_response(error: ApiError) -> JSONResponse:
     body = {
         "error": {
             # One line, as the CLI prints errors: engines sometimes raise multi-line messages.
-            "message": " ".join(error.message.split()) or "Error",
+            "message": without_local_paths(" ".join(error.message.split())) or "Error",
             "type": error.type,
             "param": error.param,
             "code": error.code,
@@ -64,6 +66,20 @@ def error_response(error: ApiError) -> JSONResponse:
     if error.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse(body, status_code=error.status, headers=headers or None)
+
+
+# An absolute file path of two or more parts (not one of the API's own /v1/... routes).
+_LOCAL_PATH = re.compile(r"(?<![\w/:.~])(?:~|/(?!v1/|health\b))[\w.@+~-]*(?:/[\w.@+~ -]*[\w.@+~-])+/?")
+
+
+def without_local_paths(message: str) -> str:
+    """message with each file path cut to its last part: errors must not tell a client
+    where the user's home, models or packages are (model loaders name their folders)."""
+
+    def last_part(match: re.Match) -> str:
+        return match.group(0).rstrip("/").rsplit("/", 1)[-1]
+
+    return _LOCAL_PATH.sub(last_part, message)
 
 
 def from_audio_error(error: AudioError) -> ApiError:
@@ -77,6 +93,8 @@ def from_audio_error(error: AudioError) -> ApiError:
         return ApiError(503, message, code="insufficient_memory")
     if isinstance(error, ModelLoadError):
         return ApiError(500, message, code="model_load_failed")
+    if isinstance(error, AudioTooLongError):
+        return ApiError(413, message, param="file", code="audio_too_long")
     if isinstance(error, AudioDecodeError):
         return ApiError(400, message, param="file", code="invalid_audio")
     if isinstance(error, JobCancelled):

@@ -78,8 +78,13 @@ def model_card(kind: str, model) -> dict:
 
 
 def choose_voice(model: SpeechModel, voice: str | None) -> str | None:
-    """The voice to use: the one asked for (or a blend), OpenAI's names mapped to the
-    model's voices, else 400."""
+    """The voice to use: one the model lists (or a blend of them), OpenAI's names mapped
+    to the model's voices, else 400.
+
+    Nothing else gets through: some engines read a voice they do not know as a file to
+    clone or a URL to fetch (pocket_tts does both), and a client must not make the
+    server read its files or call other hosts. A model without a list takes no voice.
+    """
     import llm
 
     from ..errors import AudioError
@@ -93,8 +98,13 @@ def choose_voice(model: SpeechModel, voice: str | None) -> str | None:
     mapped = openai_voice(voice, model.model_id, voices or [], model.default_voice(), llm.user_dir())
     if mapped is not None or voice.lower() in OPENAI_VOICES:
         return mapped
-    if voices is None:
-        return voice  # no fixed list: the model decides
+    if not voices:
+        raise ApiError(
+            400,
+            f"{model.model_id} has no voices to choose from; leave voice out (or use alloy...)",
+            param="voice",
+            code="invalid_voice",
+        )
     try:
         return model.resolve_voice(voice)  # a blend of known voices
     except AudioError as error:

@@ -10,16 +10,41 @@ import ipaddress
 import socket
 
 from ..errors import AudioError
+from .connections import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, protocol_class, raise_file_limit
 
 API_KEY_NAME = "mlx-audio-server"
 API_KEY_ENV = "LLM_MLX_AUDIO_API_KEY"
 
 
-def resolve_api_key(explicit: str | None) -> str | None:
-    """--api-key, else the key stored with `llm keys set mlx-audio-server`, else $LLM_MLX_AUDIO_API_KEY."""
+def resolve_api_key(explicit: str | None, env_name: str | None = None) -> str | None:
+    """--api-key, else $VAR of --api-key-env VAR, else the key stored with
+    `llm keys set mlx-audio-server`, else $LLM_MLX_AUDIO_API_KEY."""
+    import os
+
     import llm
 
+    if explicit is None and env_name:
+        explicit = os.environ.get(env_name, "").strip()
+        if not explicit:
+            raise AudioError(f"--api-key-env {env_name}: that environment variable is not set")
     return llm.get_key(explicit_key=explicit, key_alias=API_KEY_NAME, env_var=API_KEY_ENV) or None
+
+
+def check_cors(origins, api_key: str | None) -> frozenset:
+    """--cors-origin values as origins; a page allowed to call the server must hold a key,
+    since it can run models (and, through conversations, spend the user's LLM keys)."""
+    from .browser_guard import normalise_origin
+
+    try:
+        allowed = frozenset("*" if o.strip() == "*" else normalise_origin(o) for o in origins)
+    except ValueError as error:
+        raise AudioError(f"--cors-origin: {error}") from None
+    if allowed and not api_key:
+        raise AudioError(
+            "--cors-origin lets web pages call this server, so it needs an API key: pass --api-key-env, "
+            f"run `llm keys set {API_KEY_NAME}` or set {API_KEY_ENV}"
+        )
+    return allowed
 
 
 def is_loopback(host: str) -> bool:
@@ -67,6 +92,27 @@ def local_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def make_config(
+    app,
+    *,
+    log_level: str = "warning",
+    shutdown_timeout: float = 30,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+):
+    """uvicorn's settings for the app: the guarded HTTP protocol (server/connections.py),
+    WebSockets through the websockets package, graceful shutdown."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        log_level=log_level,
+        timeout_graceful_shutdown=shutdown_timeout,
+        http=protocol_class(header_timeout, max_connections),
+        ws="websockets-sansio",
+    )
+
+
 def serve(app, sock: socket.socket, *, log_level: str = "warning", shutdown_timeout: float = 30) -> None:
     """Run uvicorn on an already bound socket until Ctrl-C or SIGTERM.
 
@@ -75,7 +121,8 @@ def serve(app, sock: socket.socket, *, log_level: str = "warning", shutdown_time
     """
     import uvicorn
 
-    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=shutdown_timeout)
+    raise_file_limit(DEFAULT_MAX_CONNECTIONS)
+    config = make_config(app, log_level=log_level, shutdown_timeout=shutdown_timeout)
     uvicorn.Server(config).run(sockets=[sock])
 
 

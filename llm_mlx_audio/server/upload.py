@@ -4,13 +4,17 @@ FastAPI's own form parsing spools files over 1 MiB to temporary files and reads 
 whole body before any limit could apply. Here the body is fed to python-multipart as
 it arrives, bytes are counted as they come (a chunked upload has no Content-Length to
 trust), and a declared Content-Length over the limit is refused before one byte is
-read. Parts never touch the disk: nothing to leak when a client misbehaves.
+read. Parts never touch the disk: nothing to leak when a client misbehaves. A form has
+at most MAX_FIELDS parts, a field (not the file) at most MAX_FIELD_BYTES, a client may
+pause at most UPLOAD_IDLE_SECONDS between chunks, and parsing runs on a worker thread,
+never blocking the event loop that answers everyone else.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+import anyio
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import FormParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
@@ -19,6 +23,10 @@ from .errors import ApiError
 
 # Room for the form fields and multipart framing around the file itself.
 FORM_OVERHEAD_BYTES = 256 * 1024
+# OpenAI's form has about 15 fields; a few repeat (timestamp_granularities[], known_speaker_names[]).
+MAX_FIELDS = 64
+MAX_FIELD_BYTES = 64 * 1024
+UPLOAD_IDLE_SECONDS = 60
 
 
 @dataclasses.dataclass
@@ -58,10 +66,25 @@ async def read_upload(request: Request, max_file_bytes: int) -> Upload:
     raw_fields: dict[str, list[bytes]] = {}
     files: dict[str, tuple] = {}
 
+    parts = 0
+
+    def count_part() -> None:
+        nonlocal parts
+        parts += 1
+        if parts > MAX_FIELDS:
+            raise ApiError(400, f"The form has more than {MAX_FIELDS} fields", code="too_many_fields")
+
     def on_field(field) -> None:
-        raw_fields.setdefault(_text(field.field_name), []).append(field.value or b"")
+        count_part()
+        name = _text(field.field_name)
+        if len(field.value or b"") > MAX_FIELD_BYTES and name != "file":
+            raise ApiError(
+                400, f"The form field {name[:40]!r} is longer than {MAX_FIELD_BYTES // 1024} KB", param=name
+            )
+        raw_fields.setdefault(name, []).append(field.value or b"")
 
     def on_file(file) -> None:
+        count_part()
         name = _text(file.field_name)
         if name not in files:  # the first file of a name wins, as with OpenAI's API
             file.file_object.seek(0)
@@ -76,13 +99,21 @@ async def read_upload(request: Request, max_file_bytes: int) -> Upload:
         config={"MAX_MEMORY_FILE_SIZE": max_body + 1, "MAX_BODY_SIZE": max_body + 1},
     )
     received = 0
+    chunks = request.stream()
     try:
-        async for chunk in request.stream():
+        while True:
+            with anyio.fail_after(UPLOAD_IDLE_SECONDS):
+                chunk = await anext(chunks, None)
+            if chunk is None:
+                break
             received += len(chunk)
             if received > max_body:
                 raise too_large(max_file_bytes)
-            parser.write(chunk)
-        parser.finalize()
+            if chunk:
+                await anyio.to_thread.run_sync(parser.write, chunk)
+        await anyio.to_thread.run_sync(parser.finalize)
+    except TimeoutError:
+        raise ApiError(408, "The upload stalled: no data came for a minute", code="upload_timeout") from None
     except FormParserError as error:
         raise ApiError(400, f"The form data cannot be parsed: {error}", code="invalid_multipart") from None
     except ClientDisconnect:

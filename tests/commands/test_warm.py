@@ -134,3 +134,72 @@ def test_captured_samples_reach_the_server_exactly_or_not_at_all(tmp_path):
     assert np.array_equal(decode_audio(str(path)), captured)
     assert exact_wav(np.array([0.1234567], np.float32), 16000) is None  # off the 16-bit grid
     assert exact_wav(np.array([1.0], np.float32), 16000) is None  # 32768 does not fit
+
+
+# -- who the commands trust --------------------------------------------------------------
+
+
+@pytest.fixture
+def recorder():
+    """An HTTP server on loopback that answers /health like ours (without the proof) and
+    records every request: the impostor, or the proxy, that must learn nothing."""
+    import http.server
+    import threading
+
+    seen = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def _record(self):
+            length = int(self.headers.get("content-length") or 0)
+            seen.append((self.command, self.path, dict(self.headers), self.rfile.read(length)))
+            body = json.dumps({"status": "ok"}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _record
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+
+
+def test_an_impostor_on_the_advertised_port_gets_neither_the_token_nor_the_audio(
+    tiny_models, user_dir, tmp_path, recorder
+):
+    """Our server died and another program took its port (the advert's pid is alive):
+    the command must see that it cannot prove the advert's token, and work alone."""
+    url, seen = recorder
+    advert = user_dir / "llm-mlx-audio-server.json"
+    advert.write_text(json.dumps({"url": url, "pid": os.getpid(), "token": "the-advert-secret"}))
+    result = llm_subprocess("speak", "Hello.", "-o", str(tmp_path / "x.wav"), "--verbose")
+    assert result.returncode == 0, result.stderr
+    assert THROUGH not in result.stderr
+    assert [(method, path.split("?")[0]) for method, path, _, _ in seen] == [("GET", "/health")]
+    assert all("authorization" not in {k.lower() for k in headers} for _, _, headers, _ in seen)
+    assert not any(b"the-advert-secret" in body for *_, body in seen)
+
+
+def test_the_commands_never_send_the_token_through_a_proxy(server, tmp_path, recorder):
+    proxy, seen = recorder
+    env = {"http_proxy": proxy, "HTTP_PROXY": proxy, "no_proxy": "", "NO_PROXY": ""}
+    result = llm_subprocess("speak", "Hello there.", "-o", str(tmp_path / "x.wav"), "--verbose", env=env)
+    assert result.returncode == 0, result.stderr
+    assert THROUGH in result.stderr
+    assert seen == []
+
+
+def test_a_text_longer_than_one_request_is_spoken_with_a_server_running(server, tmp_path):
+    text = " ".join(f"Sentence number {i} is here." for i in range(200))
+    assert len(text) > 4096
+    warm, local = tmp_path / "warm.wav", tmp_path / "local.wav"
+    result = llm_subprocess("speak", text, "-o", str(warm))
+    assert result.returncode == 0, result.stderr
+    assert llm_subprocess("speak", text, "-o", str(local), "--local").returncode == 0
+    assert warm.read_bytes() == local.read_bytes()

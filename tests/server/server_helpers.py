@@ -19,14 +19,16 @@ MAGIC = {
 SENTENCES = "The first sentence is here. A second one follows it. And then a third."
 
 
-def start_server(**options):
-    """The real app on a free port, served by uvicorn in a thread; returns (url, stop)."""
+def start_server(*, header_timeout=None, max_connections=None, app=None, **options):
+    """The real app on a free port, served by uvicorn in a thread with the settings
+    `llm audio serve` uses (server/run.py's make_config); returns (url, stop)."""
     from llm_mlx_audio.server import app as server
-    from llm_mlx_audio.server.run import bind_socket, url_for
+    from llm_mlx_audio.server.run import bind_socket, make_config, url_for
 
-    app = server.create_app(**options)
+    app = app or server.create_app(**options)
     sock = bind_socket("127.0.0.1", 0)
-    instance = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    limits = {"header_timeout": header_timeout, "max_connections": max_connections}
+    instance = uvicorn.Server(make_config(app, **{k: v for k, v in limits.items() if v is not None}))
     thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -66,6 +66,36 @@ def test_api_key_comes_from_the_environment(own_user_dir, monkeypatch):
     assert resolve_api_key(None) == "env-key"
 
 
+def test_api_key_comes_from_a_named_environment_variable(own_user_dir, monkeypatch):
+    from llm_mlx_audio.errors import AudioError
+    from llm_mlx_audio.server.run import resolve_api_key
+
+    monkeypatch.setenv("MY_SERVER_KEY", "named-env-key")
+    assert resolve_api_key(None, "MY_SERVER_KEY") == "named-env-key"
+    with pytest.raises(AudioError, match="--api-key-env UNSET_KEY: that environment variable is not set"):
+        resolve_api_key(None, "UNSET_KEY")
+
+
+def test_a_key_on_the_command_line_is_served_with_a_warning_and_the_env_one_without(shared_user_dir, models):
+    from llm_runner import serve_in_a_process
+
+    for args, warned in ((("--api-key", "visible-key"), True), (("--api-key-env", "MY_SERVER_KEY"), False)):
+        os.environ["MY_SERVER_KEY"] = "hidden-key"
+        try:
+            process, url = serve_in_a_process(shared_user_dir, *args)
+        finally:
+            del os.environ["MY_SERVER_KEY"]
+        try:
+            key = "visible-key" if warned else "hidden-key"
+            assert httpx.get(url + "/v1/models", timeout=10).status_code == 401
+            authorised = httpx.get(url + "/v1/models", headers={"authorization": f"Bearer {key}"}, timeout=10)
+            assert authorised.status_code == 200
+        finally:
+            process.send_signal(signal.SIGTERM)
+            stderr = process.communicate(timeout=60)[1].decode()
+        assert ("visible to other users of this machine (ps)" in stderr) is warned
+
+
 def test_serve_refuses_a_public_host_without_an_api_key(own_user_dir):
     from llm_runner import llm_subprocess
 
