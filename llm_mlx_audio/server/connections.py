@@ -35,6 +35,11 @@ class GuardedH11Protocol(H11Protocol):
         self._cancel_header_timer()
         super().connection_lost(exc)
 
+    def handle_websocket_upgrade(self, event) -> None:
+        """A WebSocket owns the connection from here: no header timer may close it."""
+        self._cancel_header_timer()
+        super().handle_websocket_upgrade(event)
+
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._idle_since = self.loop.time()

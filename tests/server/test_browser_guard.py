@@ -193,3 +193,20 @@ def test_a_websocket_needs_the_key_as_a_header_or_openais_subprotocol(ws_servers
         say_hello(url, additional_headers={"Authorization": "Bearer wrong"})
     assert say_hello(url, additional_headers={"Authorization": f"Bearer {API_KEY}"}) == "hello"
     assert say_hello(url, subprotocols=[f"openai-insecure-api-key.{API_KEY}"]) == "hello"
+
+
+def test_a_websocket_outlives_the_header_timeout(models, user_dir):
+    import time
+
+    from llm_mlx_audio.server.app import create_app
+
+    app = create_app()
+    app.add_api_websocket_route("/echo", echo)
+    url, stop = start_server(app=app, header_timeout=1.0)
+    try:
+        with connect(url.replace("http://", "ws://") + "/echo", open_timeout=10) as websocket:
+            time.sleep(2.5)
+            websocket.send("still here")
+            assert websocket.recv(timeout=10) == "still here"
+    finally:
+        stop()
