@@ -8,7 +8,11 @@ diarization pass alone on it (VAD, GE2E windows, clustering: what `--diarize` ad
 transcription), and reports its time, its peak memory, and the DER against the known
 turns. The target: time per minute stays near constant (linear growth), and memory does
 not grow with the square of the length (the recording itself is 3.8 MB a minute).
-Then `llm transcribe` of the 5-minute recording with and without --diarize (tiny.en).
+Then the DER on voices of both kinds (issue 27), side by side: the synthetic
+conversations of tests/conversations.py and the real voices of tests/real_conversations.py
+(Asterisk's recorded prompts, Debian's asterisk-core-sounds-*-g722), two and three
+speakers, three seeds each (one with --quick). And `llm transcribe` of the 5-minute
+recording with and without --diarize (tiny.en).
 """
 
 from __future__ import annotations
@@ -65,9 +69,48 @@ def diarize_file(path: str, reference: list) -> dict:
     }
 
 
+def der_by_voices(seeds: int) -> dict:
+    """In a fresh process: {"synthetic 2": {der, right, count}, ...} over every voice set."""
+    import conversations as synthetic
+    import real_conversations as real
+
+    from llm_mlx_audio.engine import diarization, long_form
+
+    kinds = [("synthetic", synthetic)] + ([("real", real)] if real.HAVE_REAL_VOICES else [])
+    results = {}
+    with long_form.vad_model() as vad, diarization.speaker_model() as encoder:
+        for kind, module in kinds:
+            for n, sets, turns in ((2, module.TWO_SPEAKER_SETS, 10), (3, module.THREE_SPEAKER_SETS, 12)):
+                scores = [
+                    _scored(module.conversation(voices, seed, turns=turns), vad, encoder)
+                    for voices in sets
+                    for seed in range(seeds)
+                ]
+                results[f"{kind} {n}"] = {
+                    "der": sum(rate for rate, _ in scores) / len(scores),
+                    "right": sum(found == n for _, found in scores),
+                    "count": len(scores),
+                }
+    return results
+
+
+def _scored(conversation, vad, encoder) -> tuple[float, int]:
+    """(DER, speakers found) of one (samples, reference turns)."""
+    from der import der
+
+    from llm_mlx_audio.engine import diarization, long_form
+    from llm_mlx_audio.engine.thread import get_mlx_thread
+
+    samples, reference = conversation
+    probabilities, total = long_form._speech_probabilities(get_mlx_thread(), vad, [samples])
+    turns = diarization.diarize([samples], probabilities, total, encoder)
+    hypothesis = [(t.start, t.end, t.speaker) for t in turns]
+    return der(reference, hypothesis)["der"], len({t.speaker for t in turns})
+
+
 def main():
     args = c.parser(__doc__, default_repeats=1).parse_args()
-    if c.child_main(args, {"diarize_file": diarize_file}):
+    if c.child_main(args, {"diarize_file": diarize_file, "der_by_voices": der_by_voices}):
         return
     workdir = c.prepare_workdir(args.workdir)
     c.ensure_models()
@@ -87,6 +130,15 @@ def main():
         )
     per_minute = [r["seconds"] / r["audio_minutes"] for r in results]
     print(f"\ngrowth: time per minute at {lengths[-1]} min / at 1 min = {per_minute[-1] / per_minute[0]:.2f}")
+
+    voices = c.run_child(__file__, "der_by_voices", seeds=1 if args.quick else 3)
+    voices.pop("peak_mb")
+    print("\nDER by voices (mean over the conversations; speakers found right):")
+    for name, result in voices.items():
+        print(
+            f"  {name} speakers: DER {result['der'] * 100:4.1f}%, {result['right']}/{result['count']} right",
+            flush=True,
+        )
 
     five = workdir / "diarize-5min.wav"
     llm = c.llm_command()
@@ -115,7 +167,7 @@ def main():
     ]
     c.print_rows("Diarization (issue 15)", rows)
     print(f"load average after: {c.load_average()}", flush=True)
-    c.save(args, rows, extra={"lengths": results})
+    c.save(args, rows, extra={"lengths": results, "voices": voices})
 
 
 if __name__ == "__main__":
