@@ -245,7 +245,7 @@ def doctor_report() -> dict:
 
 def cancel_when(event):
     """Model work started inside this block stops once event is set (a client hung up):
-    queued work never starts, running work stops at its next window or sentence, and
+    queued work never starts, running work stops at its next decoder step or sentence, and
     audio being decoded stops at its next packet."""
     from .engine.thread import cancel_when as engine_cancel_when
 

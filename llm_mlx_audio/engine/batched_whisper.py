@@ -19,6 +19,7 @@ import sys
 import zlib
 
 from .loading import Loaded
+from .patches import allocator
 
 _WHISPER = "mlx_audio.stt.models.whisper.whisper"
 _DECODING = "mlx_audio.stt.models.whisper.decoding"
@@ -57,8 +58,8 @@ def decode_windows(
 ) -> Decoded:
     """Decode a batch of mono 16 kHz windows (each at most 30 s) into segments.
 
-    language None: detected on the first window (from the encoder output the decoding
-    uses anyway); English-only models are English.
+    language None: detected on the first windows (``detect_language``); English-only
+    models are English. ``long_form`` detects before its first batch and passes it.
 
     seams: per window, the times (in its joined audio) where a pause was cut out. A
     segment Whisper runs across one is split there, at the words on either side.
@@ -68,14 +69,12 @@ def decode_windows(
     window is decoded again as a window of its own (all of them in one more batch), so
     no speech is left out.
     """
-    import mlx.core as mx
-
     model = loaded.model
     mels = _mels(model, windows)
     features = _encode(model, mels)
     probability = None
     if language is None:
-        language, probability = _language(model, features[0])
+        language, probability = detect_language(model, windows)
     tokenizer = model.get_tokenizer(language=language, task=task)
     options = _Options(model, tokenizer, language, task, prompt, temperature)
     results = _decode(model, features, windows, options)
@@ -121,17 +120,76 @@ def decode_windows(
         )
         for (index, at), tail in zip(tails, rest.segments, strict=True):
             out[index] += [_shifted(segment, at) for segment in tail]
-    mx.clear_cache()
+    _release_freed_memory()
     return Decoded(out, language, probability)
 
 
-def _language(model, features) -> tuple[str, float | None]:
-    """The most probable language of one window's encoded audio, and its probability."""
-    if not getattr(model, "is_multilingual", False):
+def is_multilingual(model) -> bool:
+    return bool(getattr(model, "is_multilingual", False))
+
+
+LANGUAGE_WINDOWS = 3  # the most windows the language is detected on
+SURE_SECONDS = 10.0  # speech enough for one window's decision to stand...
+SURE_PROBABILITY = 0.6  # ...when the model is this sure of it
+
+
+def detect_language(model, windows) -> tuple[str, float | None]:
+    """The language of the first windows of mono 16 kHz audio, and its probability.
+
+    Read window after window until ``language_settled``; English-only models are English.
+    """
+    if not is_multilingual(model):
         return "en", None
-    _, probabilities = model.detect_language(features)  # encoded already: no second encoder pass
-    language = max(probabilities, key=probabilities.get)
-    return language, float(probabilities[language])
+    votes, seconds = [], 0.0
+    for window in windows:
+        votes.append(language_probabilities(model, window))
+        seconds += len(window) / 16000
+        if language_settled(votes, seconds):
+            break
+    return vote(votes)
+
+
+def language_probabilities(model, samples) -> dict[str, float]:
+    """Whisper's own language probabilities for mono 16 kHz audio (its first 30 s).
+
+    The mel is the one ``generate`` detects on: the samples padded with 30 s of zeros
+    *before* the log-Mel (the silence Whisper was trained on, with the log floor set by
+    the speech), cut to 3000 frames. The decoding mel (``_mels``) is padded after the
+    log, as ``generate`` decodes; on a short window that padding moved the decision (a
+    3-s German sentence came out English, 0.45, where ``generate`` said German).
+    Costs one encoder pass.
+    """
+    import mlx.core as mx
+    import numpy as np
+
+    audio = sys.modules[_AUDIO]
+    first = mx.array(np.asarray(samples[: audio.N_SAMPLES], dtype=np.float32))
+    mel = audio.log_mel_spectrogram(first, n_mels=model.dims.n_mels, padding=audio.N_SAMPLES)
+    mel = audio.pad_or_trim(mel, audio.N_FRAMES, axis=-2).astype(model.dtype)
+    _, probabilities = model.detect_language(mel)
+    return {code: float(p) for code, p in probabilities.items()}
+
+
+def vote(votes: list[dict[str, float]]) -> tuple[str, float]:
+    """The language whose probability summed over the windows is highest, and its mean."""
+    totals: dict[str, float] = {}
+    for probabilities in votes:
+        for code, p in probabilities.items():
+            totals[code] = totals.get(code, 0.0) + p
+    language = max(totals, key=totals.get)
+    return language, totals[language] / len(votes)
+
+
+def language_settled(votes: list[dict[str, float]], seconds: float) -> bool:
+    """Whether the windows read so far decide the language.
+
+    One window of a few seconds (a "yes" before a long pause) or an unsure one is often
+    wrong (espeak's 1.5-s "Ja, genau." reads as English), so more windows are read,
+    up to LANGUAGE_WINDOWS, while there is under SURE_SECONDS of speech or the vote's
+    probability is under SURE_PROBABILITY.
+    """
+    _, probability = vote(votes)
+    return len(votes) >= LANGUAGE_WINDOWS or (seconds >= SURE_SECONDS and probability >= SURE_PROBABILITY)
 
 
 _UNREAD_SECONDS = 2.0  # audio left after the last segment that is decoded again
@@ -176,7 +234,21 @@ def _encode(model, mels):
         encoded = model.encoder(mel[None])
         mx.eval(encoded)
         features.append(encoded)
-    return mx.concatenate(features)
+    batch = mx.concatenate(features)
+    mx.eval(batch)
+    del features
+    _release_freed_memory()  # the encoder's scratch, before the decoder's caches take its place
+    return batch
+
+
+def _release_freed_memory() -> None:
+    """MLX's buffer cache and the heap's freed blocks back to the system, between stages
+    (patches/allocator.py): a long recording's peak memory is then what is live, not
+    what fragments of earlier batches left behind."""
+    import mlx.core as mx
+
+    mx.clear_cache()
+    allocator.release_freed_memory()
 
 
 def _decode(model, features, windows, options: _Options) -> list:
@@ -198,6 +270,7 @@ def _decode(model, features, windows, options: _Options) -> list:
             results[index] = result = model.decode(features[index], options.decoding(t, best_of=5))
             if not _needs_fallback(result):
                 break
+    _release_freed_memory()  # the decoder's caches, before word timing runs the encoder again
     return results
 
 

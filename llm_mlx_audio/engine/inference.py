@@ -18,7 +18,7 @@ from .loading import Loaded, one_line
 from .patches import prepare_language, stoppable
 from .thread import cancel_requested
 
-# Whisper asks this between windows (patches/stoppable.py).
+# Whisper asks this between windows, encoder passes and decoder steps (patches/stoppable.py).
 stoppable.should_stop = cancel_requested
 
 log = logging.getLogger("llm_mlx_audio")
@@ -87,6 +87,10 @@ def transcribe(loaded: Loaded, samples, language, prompt, temperature, word_time
     import numpy as np
 
     model = loaded.model
+    samples = np.asarray(samples, dtype=np.float32)
+    probability = None
+    if language is None:
+        language, probability = _whisper_language(loaded, samples)
     kwargs = dict(loaded.generate_kwargs)
     kwargs.update(language=language, verbose=None, word_timestamps=word_timestamps)
     if task != "transcribe":
@@ -102,8 +106,24 @@ def transcribe(loaded: Loaded, samples, language, prompt, temperature, word_time
         # Whisper's generate assumes fp16 unless told; an fp32 model must say so.
         kwargs["fp16"] = dtype == mx.float16
     kwargs = _accepted(model.generate, kwargs)
-    result = model.generate(np.asarray(samples, dtype=np.float32), **kwargs)
-    return normalise_transcript(result)
+    result = model.generate(samples, **kwargs)
+    transcript = normalise_transcript(result)
+    transcript.language_probability = probability
+    return transcript
+
+
+def _whisper_language(loaded: Loaded, samples) -> tuple[str | None, float | None]:
+    """A Whisper's language for the recording and its probability; (None, None) for others.
+
+    Whisper's ``generate`` detects on the first 30 s but keeps the probability to itself:
+    detected here the same way (``batched_whisper.language_probabilities``) and passed
+    to it, so the encoder still runs once for the detection.
+    """
+    from . import batched_whisper
+
+    if not batched_whisper.is_batched_whisper(loaded):
+        return None, None
+    return batched_whisper.detect_language(loaded.model, [samples])
 
 
 def normalise_transcript(result) -> Transcript:

@@ -6,17 +6,21 @@ sits in memory at once):
 1. the VAD scores every 32 ms and ``speech_regions`` keeps the speech, padded;
    nothing is decoded from silence, noise or music;
 2. the regions are packed into windows of at most 30 s, cut out of the second pass
-   as it streams, and decoded ``batch_size`` at a time (``batched_whisper``).
+   as it streams; unless given, the language is detected on the first windows (up to
+   three, when the first is short or unsure); all are decoded ``batch_size`` at a
+   time in that language (``batched_whisper``).
 
 Every segment and word time is mapped back from the window to the recording's clock.
-Each VAD piece and each batch is its own job on the MLX thread, so a cancelled
-request stops between them.
+Each VAD piece and each batch is its own job on the MLX thread, and a batch stops
+at its next encoder pass or decoder step (patches/stoppable.py), so a cancelled
+request frees the thread within one step's work, not a whole batch's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import sys
 from collections.abc import Iterator
 
@@ -84,9 +88,13 @@ def transcribe_regions(loaded, pieces, probabilities, total, options: LongFormOp
     if not windows:
         return Transcript(text="", language=options.language, duration=duration, segments=[])
     language, probability = options.language, None
+    stream = _window_audio(pieces(), windows)
+    if language is None:
+        language, probability, read = _detect_language(thread, loaded.model, stream)
+        stream = itertools.chain(read, stream)
     segments: list[Segment] = []
     with _progress(options, duration, sum(w.samples for w in windows) / RATE) as bar:
-        for batch in _batches(_window_audio(pieces(), windows), options.batch_size):
+        for batch in _batches(stream, options.batch_size):
             decoded = thread.run(
                 batched_whisper.decode_windows,
                 loaded,
@@ -98,8 +106,6 @@ def transcribe_regions(loaded, pieces, probabilities, total, options: LongFormOp
                 word_timestamps=options.word_timestamps,
                 seams=[window.seams() for window, _ in batch],
             )
-            if language is None:  # detected on the first batch, kept for the rest
-                language, probability = decoded.language, decoded.language_probability
             for (window, audio), window_segments in zip(batch, decoded.segments, strict=True):
                 segments.extend(_on_recording_clock(window, window_segments))
                 bar.update(len(audio) / RATE)
@@ -113,6 +119,25 @@ def transcribe_regions(loaded, pieces, probabilities, total, options: LongFormOp
         duration=duration,
         segments=segments,
     )
+
+
+def _detect_language(thread, model, audio):
+    """(language, probability, the (window, audio) pairs read): Whisper's own decision on
+    the first windows, read one job each until ``batched_whisper.language_settled``.
+
+    Detected once, before any decoding, so that every batch decodes in one language.
+    """
+    if not batched_whisper.is_multilingual(model):
+        return "en", None, []
+    read, votes, seconds = [], [], 0.0
+    for window, samples in audio:
+        read.append((window, samples))
+        votes.append(thread.run(batched_whisper.language_probabilities, model, samples))
+        seconds += len(samples) / RATE
+        if batched_whisper.language_settled(votes, seconds):
+            break
+    language, probability = batched_whisper.vote(votes)
+    return language, probability, read
 
 
 def _speech_probabilities(thread, vad_lease, pieces):

@@ -26,7 +26,7 @@ from ..errors import JobCancelled
 _STOP = object()
 # Set by whoever may go away before its work is done (a server request): a
 # threading.Event that says "stop". Jobs submitted in that context carry it to the MLX
-# thread, where long jobs look at it between windows or sentences (cancel_requested).
+# thread, where long jobs look at it between decoder steps or sentences (cancel_requested).
 _cancel_token: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
     "cancel_token", default=None
 )
@@ -36,7 +36,7 @@ _running = threading.local()
 @contextlib.contextmanager
 def cancel_when(event: threading.Event):
     """MLX work started inside this block stops when event is set: queued jobs never
-    start, a running one stops at its next window or sentence (JobCancelled). Audio
+    start, a running one stops at its next decoder step or sentence (JobCancelled). Audio
     being decoded in the block (on this thread, not the MLX one) stops at its next packet."""
     reset = _cancel_token.set(event)
     try:
@@ -162,6 +162,7 @@ class MLXThread:
             if self._stopped:
                 raise RuntimeError("The MLX thread has been shut down")
             if not self._started:
+                _prepare_process()
                 self._thread.start()
                 self._started = True
         self._jobs.put(job)
@@ -184,6 +185,15 @@ class MLXThread:
                 del job, future, fn, args, kwargs
         finally:
             _release_mlx_thread_state()
+
+
+def _prepare_process() -> None:
+    """The process-wide MLX set-up (patches.prepare_mlx), before the thread's first
+    allocation: glibc gives a thread its heap then, and the one it should use is set
+    there (patches/allocator.py)."""
+    from .patches import prepare_mlx
+
+    prepare_mlx()
 
 
 def _with_token(token: threading.Event, fn: Callable, *args, **kwargs):

@@ -18,7 +18,7 @@ one line on stderr and the model runs stock, slower but right.
 | whisper-numpy       | whisper_numpy.py    | Whisper's encoder blocks and decoder steps in numpy   |
 | vocoder-convs       | vocoder_convs.py    | Kokoro/kitten convs off MLX-CPU's naive loops         |
 | kokoro-numpy        | kokoro_numpy.py     | Kokoro/kitten residual blocks and LSTMs in numpy      |
-| stoppable-windows   | stoppable.py        | Whisper stops between windows when its job is dropped |
+| stoppable-windows   | stoppable.py        | a dropped job's Whisper stops at its next step        |
 
 The CPU ones stand aside on Metal, on any GPU and with ``LLM_MLX_AUDIO_CPU_FAST=0``
 (``switch.py``). Instances are changed only by swapping their class (``swap.py``),

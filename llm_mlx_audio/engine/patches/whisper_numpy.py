@@ -265,15 +265,25 @@ def _numpy_blocks(weights, ids, audio, kv_cache):
 
 
 def _cross_cache(audio, block, heads):
-    """The audio's keys (scaled, (b, h, w, frames)) and values ((b, h, frames, w)) for one layer."""
+    """The audio's keys (scaled, (b, h, w, frames)) and values ((b, h, frames, w)) for one layer.
+
+    Written into the cache one window at a time: made for the whole batch at once, each
+    layer's projections, their transposed copies and the scaled keys were three more
+    batch-sized arrays beside the cache (~37 MB at batch 8 for tiny), and a batch of 8
+    took that much more memory than a short recording's batch of 3 or 5.
+    """
     import numpy as np
 
     batch, frames, state = audio.shape
     width = state // heads
-    k = _linear(audio, block["cross_attn.key"]).reshape(batch, frames, heads, width)
-    v = _linear(audio, block["cross_attn.value"]).reshape(batch, frames, heads, width)
-    k = np.ascontiguousarray(k.transpose(0, 2, 3, 1)) * np.float32(width**-0.25)
-    return k, np.ascontiguousarray(v.transpose(0, 2, 1, 3))
+    k = np.empty((batch, heads, width, frames), np.float32)
+    v = np.empty((batch, heads, frames, width), np.float32)
+    for window in range(batch):
+        keys = _linear(audio[window], block["cross_attn.key"]).reshape(frames, heads, width)
+        np.multiply(keys.transpose(1, 2, 0), np.float32(width**-0.25), out=k[window])
+        values = _linear(audio[window], block["cross_attn.value"]).reshape(frames, heads, width)
+        v[window] = values.transpose(1, 0, 2)
+    return k, v
 
 
 def _numpy_weights(decoder) -> dict:
