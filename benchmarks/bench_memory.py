@@ -1,15 +1,15 @@
 """Issue 27, point 4: peak memory of a long transcription against a short one.
 
     python benchmarks/bench_memory.py [--quick] [--minutes 2.4,24] [--models whisper-tiny.en,whisper-base]
-                                      [--batch-size 8] [--workdir DIR] [--json FILE]
+                                      [--batch-size N] [--workdir DIR] [--json FILE]
 
 Each length is transcribed in a fresh Python (the public API, VAD on, the default batch
-of 8), and the child reads its own peak RSS (VmHWM in /proc/self/status) at the end:
-``ru_maxrss`` of a child would not do, as on Linux a forked child starts with its
-parent's peak. The recordings are bench_long.py's (espeak-ng English with pauses of
+of 6 unless --batch-size says; 8 before issue 27), and the child reads its own peak
+RSS (VmHWM in /proc/self/status) at the end: ``ru_maxrss`` of a child would not do,
+as on Linux a forked child starts with its parent's peak. The recordings are bench_long.py's (espeak-ng English with pauses of
 0.3 to 8 s and a faint noise floor), 2.4 and 24 minutes. Printed per model: both
 peaks, the peak after loading the model, and long / short against the goal (<= 1.15)
-and the ratio before the fix (1.39, tiny.en, issue 27).
+and the ratio before the fixes (1.39, tiny.en at batch 8, issue 27).
 
 Memory is not timing: this can run beside other work (it is slow, about 6 minutes of
 CPU for tiny.en's 24 minutes on 2 cores; --quick: 1 and 6 minutes, tiny.en only).
@@ -25,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c
 from bench_long import make_recording
+
+from llm_mlx_audio.models import DEFAULT_BATCH_SIZE
 
 GOAL = 1.15
 BEFORE = 1.39  # 24 min / 2.4 min at batch 8, whisper-tiny.en, before the fix (issue 27)
@@ -78,7 +80,7 @@ def main():
     p = c.parser(__doc__.splitlines()[0], default_repeats=1)
     p.add_argument("--minutes", help="the short and the long length (default 2.4,24; --quick 1,6)")
     p.add_argument("--models", help="default whisper-tiny.en,whisper-base (--quick: tiny.en)")
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     args = p.parse_args()
     if c.child_main(args, CHILDREN):
         return

@@ -303,8 +303,8 @@ TASKS = ("transcribe", "translate")
 #: 6, not 8: each window in a batch holds its cross-attention keys and values (18 MB for
 #: Whisper tiny, 37 MB for base) while the batch decodes, so a long recording peaked
 #: 1.17 (tiny) and 1.25 (base) times higher than a 2.4-minute one (5 windows) at 8; at 6,
-#: 1.06 and 1.10 (issue 27: at most 1.15; benchmarks/bench_memory.py). A CPU step's cost
-#: grows with the batch, so batching gains little past a few windows.
+#: 1.06 and 1.10 (issue 27: at most 1.15; benchmarks/bench_memory.py). The speed this
+#: gives up is benchmarks/bench_long.py's to say: it times 6 and 8.
 DEFAULT_BATCH_SIZE = 6
 
 

@@ -69,8 +69,9 @@ def release_freed_memory() -> bool:
     not fit the next one's stay resident while the heap grows around them, so the
     peak RSS rose batch after batch (593 -> 685 MB over a 24-minute recording at batch
     8, measured). Called between those stages it keeps the peak at what is live; the
-    pages it returns cost a page fault each when used again (~70k a batch, well under
-    1% of a batch's time). Linux with glibc only; elsewhere nothing happens (False).
+    pages it returns cost a page fault each when used again (some 70,000 a batch of 8
+    for tiny; their time is in benchmarks/bench_long.py's totals). Linux with glibc
+    only; elsewhere nothing happens (False).
     """
     trim = _malloc_trim()
     return bool(trim(0)) if trim is not None else False

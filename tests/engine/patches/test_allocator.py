@@ -50,7 +50,8 @@ worker.start()
 worker.join()
 libc = ctypes.CDLL("libc.so.6")
 libc.fopen.restype = ctypes.c_void_p
-libc.fopen.argtypes = libc.fclose.argtypes = [ctypes.c_char_p, ctypes.c_char_p], [ctypes.c_void_p]
+libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
 libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
 with tempfile.NamedTemporaryFile(suffix=".xml") as report:
     stream = libc.fopen(report.name.encode(), b"w")
