@@ -35,7 +35,10 @@ def test_loading_applies_every_cpu_patch_to_whisper(tiny_whisper, monkeypatch):
     monkeypatch.delenv(patches.ENV_SWITCH, raising=False)
     loaded = get_mlx_thread().run(loading.load, tiny_whisper, "transcription", "tiny")
     assert loaded.generate_kwargs == {"fp16": False}
-    assert type(loaded.model.decoder).__name__ == "FastTextDecoder"
+    decoder = [cls.__name__ for cls in type(loaded.model.decoder).__mro__]
+    # The stop check sits in front of the fast decoder (patches/stoppable.py).
+    assert decoder[0] == "StoppableDecoder"
+    assert [name for name in decoder if name != "StoppableDecoder"][0] == "FastTextDecoder"
 
 
 @on_linux_cpu
@@ -43,7 +46,9 @@ def test_a_patch_that_raises_is_skipped_and_the_model_loads_without_it(
     tiny_whisper, broken_whisper_patch, capsys
 ):
     loaded = get_mlx_thread().run(loading.load, tiny_whisper, "transcription", "tiny")
-    assert type(loaded.model.decoder).__name__ == "TextDecoder"  # stock, not half-patched
+    decoder = [cls.__name__ for cls in type(loaded.model.decoder).__mro__]
+    assert decoder[0] == "StoppableDecoder"
+    assert [name for name in decoder if name != "StoppableDecoder"][0] == "TextDecoder"  # stock
     assert loaded.generate_kwargs == {"fp16": False}  # the patches that work still apply
     stderr = capsys.readouterr().err.strip().splitlines()
     assert stderr == [
