@@ -3,8 +3,8 @@
 All model work runs one job at a time on the MLX thread, so requests queue. Past
 ``max_queue`` waiting requests a new one gets 503 with Retry-After at once, instead of
 hanging for minutes. A request whose client hangs up is cancelled: if its work has not
-started it never starts, and running work stops at its next window (transcription) or
-sentence (speech), so the next client waits at most one window's work. A request keeps
+started it never starts, and running work stops at its next decoder step (transcription) or
+sentence (speech), so the next client waits for little more than one step. A request keeps
 its place until its response is sent: a streamed speech response is still synthesizing
 after its first chunk, and an upload is admitted before it is read.
 """
