@@ -19,6 +19,7 @@ import threading
 
 from ..errors import AudioError
 from .portaudio import quiet_native_stderr, sounddevice
+from .resampling import StreamResampler
 
 QUEUE_SECONDS = 300  # audio the queue holds before it drops
 FIRST_AUDIO_SECONDS = 10  # a device that has delivered nothing by then is not working
@@ -100,7 +101,7 @@ class Microphone:
         #: While True the callback throws input away (half-duplex: our own voice is playing).
         self.muted = False
         self._stream = None
-        self._resample = _Resampler(self.device_rate, rate)
+        self._resample = StreamResampler(self.device_rate, rate)
 
     def __enter__(self):
         sd = sounddevice()
@@ -191,33 +192,3 @@ def _reason(error: Exception) -> str:
     for prefix in ("Error opening InputStream: ", "Error starting stream: "):
         text = text.removeprefix(prefix)
     return text
-
-
-class _Resampler:
-    """Streaming mono float32 resampling with FFmpeg's resampler (state kept between blocks)."""
-
-    def __init__(self, source_rate: int, target_rate: int):
-        self.source_rate, self.target_rate = source_rate, target_rate
-        self._resampler = None
-        if source_rate != target_rate:
-            import av
-
-            self._resampler = av.AudioResampler(format="flt", layout="mono", rate=target_rate)
-
-    def __call__(self, block):
-        import numpy as np
-
-        if self._resampler is None:
-            return np.zeros(0, np.float32) if block is None else block
-        import av
-
-        if block is None:
-            frames = self._resampler.resample(None)
-        else:
-            frame = av.AudioFrame.from_ndarray(
-                block.reshape(1, -1).astype(np.float32), format="flt", layout="mono"
-            )
-            frame.sample_rate = self.source_rate
-            frames = self._resampler.resample(frame)
-        parts = [f.to_ndarray().reshape(-1) for f in frames]
-        return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)

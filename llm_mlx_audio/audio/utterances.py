@@ -41,6 +41,11 @@ class UtteranceCutter:
         return self._start is not None
 
     @property
+    def speech_start(self) -> int | None:
+        """The sample where the utterance in progress starts, padding included (None between)."""
+        return None if self._start is None else max(0, self._start * CHUNK - self._pad)
+
+    @property
     def heard_speech(self) -> bool:
         return self.last_voice is not None
 

@@ -47,6 +47,7 @@ from .body_limit import DEFAULT_MAX_JSON_BYTES, BodyLimit
 from .browser_guard import BrowserGuard, allowed_hosts
 from .errors import ApiError, from_validation_errors, install_error_handlers, log
 from .names import choose_voice, model_card, models_of, resolve_model
+from .realtime import route as realtime
 from .upload import read_upload
 
 # The formats come from the codecs and writers themselves, as on the command line.
@@ -158,6 +159,7 @@ def create_app(
         BrowserGuard, hosts=allowed_hosts("127.0.0.1") if hosts is None else hosts, cors_origins=cors_origins
     )
     admission = Admission(max_queue)
+    realtime.install(app)
 
     @app.get("/health")
     def health(challenge: str | None = Query(None, max_length=128)):

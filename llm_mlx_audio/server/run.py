@@ -110,6 +110,8 @@ def make_config(
         timeout_graceful_shutdown=shutdown_timeout,
         http=protocol_class(header_timeout, max_connections),
         ws="websockets-sansio",
+        # A Realtime append may carry OpenAI's 15 MB of audio, base64 in JSON (realtime/session.py).
+        ws_max_size=22 * 1024 * 1024,
     )
 
 
