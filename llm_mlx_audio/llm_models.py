@@ -111,14 +111,20 @@ class TranscriptionLLMModel(llm.Model):
 
     @staticmethod
     def _transcribe(model, attachment, prompt):
+        from .vocabulary import for_run, transcribe
+
         options = prompt.options
         try:
-            return model.transcribe(
+            return transcribe(
+                model,
                 attachment.path or attachment.content_bytes(),
+                for_run(),  # the stored vocabulary
                 language=options.language,
                 prompt=options.initial_prompt or (prompt.prompt or None),
                 temperature=options.temperature,
                 task=options.task or "transcribe",
+                # Subtitle cues are cut at word times: computed when the model can give them.
+                word_timestamps=options.response_format in ("srt", "vtt") and model.supports_word_timestamps,
             )
         except AudioError as e:
             raise llm.ModelError(str(e)) from None

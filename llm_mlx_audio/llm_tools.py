@@ -35,13 +35,27 @@ def _fragment(argument: str, diarize: bool) -> llm.Fragment:
     path = Path(argument).expanduser()
     if not path.is_file():
         raise ValueError(f"{argument}: no such audio file")
+    from .vocabulary import for_run, transcribe
+
     model = find_model("transcription", None)
+    try:
+        vocabulary = for_run()  # the stored one: a fragment has no options to add to it
+    except AudioError as error:
+        raise ValueError(str(error)) from None
     key = model.model_id + (" diarized" if diarize else "")
+    if vocabulary:  # another vocabulary transcribes afresh
+        key += " vocabulary " + vocabulary.fingerprint()
+    if diarize:  # speakers are named by the voices enrolled now: enrolling another transcribes afresh
+        from .speakers import enrolled, matching
+
+        key += enrolled.fingerprint()
     digest = transcript_cache.content_hash(path)
     transcript = transcript_cache.lookup(digest, key)
     if transcript is None:
         try:
-            transcript = model.transcribe(str(path), diarize=True) if diarize else model.transcribe(str(path))
+            transcript = transcribe(model, str(path), vocabulary, **({"diarize": True} if diarize else {}))
+            if diarize:
+                matching.name_enrolled(transcript)
         except AudioError as error:
             raise ValueError(str(error)) from None
         transcript_cache.store(digest, key, transcript)
@@ -58,7 +72,9 @@ def transcribe_audio(path: str, language: str | None = None) -> str:
     from .registry import find_model
 
     source = _inside("transcribe_audio", "read", path)
-    return find_model("transcription", None).transcribe(str(source), language=language).text
+    from .vocabulary import for_run, transcribe
+
+    return transcribe(find_model("transcription", None), str(source), for_run(), language=language).text
 
 
 def speak(text: str, output_path: str | None = None, voice: str | None = None) -> str:

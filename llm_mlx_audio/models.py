@@ -25,6 +25,9 @@ class Audio:
 
     samples: object  # numpy.ndarray; typed loosely to keep numpy out of import time
     sample_rate: int
+    #: When each word is said, in seconds from this audio's start, for models that report
+    #: durations (Kokoro); None otherwise. char_start/char_end: the word in the input text.
+    words: list[Word] | None = None
 
     @property
     def duration(self) -> float:
@@ -53,7 +56,23 @@ class Audio:
         if not chunks:
             raise AudioError("The model produced no audio")
         rate = chunks[0].sample_rate
-        return cls(np.concatenate([c.samples for c in chunks]).astype(np.float32), rate)
+        samples = np.concatenate([c.samples for c in chunks]).astype(np.float32)
+        return cls(samples, rate, words=join_words(chunks))
+
+
+def join_words(chunks: list[Audio]) -> list[Word] | None:
+    """The chunks' words on one clock (each chunk's are timed from its own start), or
+    None when any chunk has none to give."""
+    if not chunks or any(c.words is None for c in chunks):
+        return None
+    words, offset = [], 0.0
+    for chunk in chunks:
+        words += [
+            dataclasses.replace(w, start=round(w.start + offset, 3), end=round(w.end + offset, 3))
+            for w in chunk.words
+        ]
+        offset += chunk.duration
+    return words
 
 
 @dataclasses.dataclass
@@ -63,6 +82,9 @@ class Word:
     word: str
     probability: float | None = None
     speaker: str | None = None
+    #: Speech captions: where the word is in the text that was spoken ([char_start, char_end)).
+    char_start: int | None = None
+    char_end: int | None = None
 
 
 @dataclasses.dataclass
@@ -73,6 +95,14 @@ class Segment:
     words: list[Word] = dataclasses.field(default_factory=list)
     #: Who said it (diarized transcripts): a label of Transcript.speakers.
     speaker: str | None = None
+    #: How Whisper decoded it (OpenAI's verbose_json carries these; None or [] when the
+    #: engine does not say): the token ids, the sampling temperature that was kept, the
+    #: mean token log-probability, the text's gzip compression ratio, P(no speech).
+    tokens: list[int] = dataclasses.field(default_factory=list)
+    temperature: float | None = None
+    avg_logprob: float | None = None
+    compression_ratio: float | None = None
+    no_speech_prob: float | None = None
 
 
 @dataclasses.dataclass
@@ -94,19 +124,33 @@ class Transcript:
     task: str = "transcribe"
     #: Diarized transcripts: the speakers' labels in order of first appearance ([] otherwise).
     speakers: list[str] = dataclasses.field(default_factory=list)
+    #: Diarized speakers compared with enrolled voices: {label: {"name": the enrolled name
+    #: matched or None, "score": cosine similarity, "nearest": closest name when none matched}}.
+    speaker_matches: dict[str, dict] = dataclasses.field(default_factory=dict)
+    #: Each diarized speaker's mean voice vector, in this process only (to_dict leaves it
+    #: out: a voice print does not belong in logs or caches).
+    speaker_vectors: dict[str, object] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        vectors, self.speaker_vectors = self.speaker_vectors, {}
+        try:
+            data = dataclasses.asdict(self)
+        finally:
+            self.speaker_vectors = vectors
+        del data["speaker_vectors"]
+        return data
 
-    def to_srt(self) -> str:
+    def to_srt(self, **rules) -> str:
+        """SubRip subtitles; rules: max_line_chars, max_lines, max_cue_seconds, highlight_words."""
         from .audio.writers import format_transcript
 
-        return format_transcript(self, "srt")
+        return format_transcript(self, "srt", **rules)
 
-    def to_vtt(self) -> str:
+    def to_vtt(self, **rules) -> str:
+        """WebVTT subtitles; rules as for to_srt."""
         from .audio.writers import format_transcript
 
-        return format_transcript(self, "vtt")
+        return format_transcript(self, "vtt", **rules)
 
 
 def check_speed(speed: float) -> float:
@@ -209,13 +253,15 @@ class SpeechModel(_AudioModel):
             raise AudioError("No text to speak: the input is empty")
         speed = check_speed(speed)
         voice = self.resolve_voice(voice)
+        source = text
         if normalize:
             from .text import prepare
 
             text = prepare(text)
             if not text.strip():
                 raise AudioError("No text to speak: the input is only code, emoji or markup")
-        yield from self.stream_speech(text, voice=voice, speed=speed, language=language)
+        chunks = self.stream_speech(text, voice=voice, speed=speed, language=language)
+        yield from _placed_in(chunks, source, normalize)
 
     def speak(
         self,
@@ -229,6 +275,19 @@ class SpeechModel(_AudioModel):
         return Audio.join(
             self.iter_speech(text, voice=voice, speed=speed, language=language, normalize=normalize)
         )
+
+
+def _placed_in(chunks: Iterator[Audio], source: str, normalize: bool) -> Iterator[Audio]:
+    """The chunks, their words (models that time them) given their text and span in source."""
+    spans = None
+    for chunk in chunks:
+        if chunk.words is not None:
+            if spans is None:
+                from .text.spans import WordSpans, spoken_map
+
+                spans = WordSpans(spoken_map(source, normalize))
+            chunk.words = spans.place(chunk.words)
+        yield chunk
 
 
 class TranscriptionModel(_AudioModel):
@@ -273,6 +332,7 @@ class TranscriptionModel(_AudioModel):
         diarize: bool = False,
         speakers: int | None = None,
         max_seconds: float | None = None,
+        on_segments=None,
     ) -> Transcript:
         """Transcribe a path, bytes, or samples already at input_sample_rate.
 
@@ -282,6 +342,8 @@ class TranscriptionModel(_AudioModel):
         (the MLX engine); others ignore them. diarize labels every segment with its
         speaker (models with supports_diarization; speakers: their number, if known).
         Audio longer than max_seconds raises AudioTooLongError, checked while it decodes.
+        on_segments(segments) is called as segments are decoded (engines that decode in
+        windows call it once per batch; here, once with them all), for streamed answers.
         """
         check_task(self, task)
         check_diarization(self, diarize)
@@ -295,6 +357,8 @@ class TranscriptionModel(_AudioModel):
         )
         if transcript.duration is None:
             transcript.duration = len(samples) / float(self.input_sample_rate)
+        if on_segments is not None and transcript.segments:
+            on_segments(list(transcript.segments))
         return transcript
 
 
@@ -337,13 +401,14 @@ def transcribe_limited(model, audio, max_seconds: float | None = None, **options
     """
     if max_seconds is None:
         return model.transcribe(audio, **options)
-    if _takes_keyword(model.transcribe, "max_seconds"):
+    if takes_keyword(model.transcribe, "max_seconds"):
         return model.transcribe(audio, max_seconds=max_seconds, **options)
     rate = getattr(model, "input_sample_rate", TranscriptionModel.input_sample_rate)
     return model.transcribe(load_samples(audio, rate, max_seconds=max_seconds), **options)
 
 
-def _takes_keyword(function, name: str) -> bool:
+def takes_keyword(function, name: str) -> bool:
+    """Whether function takes name as a keyword (engines written before a keyword existed do not)."""
     import inspect
 
     try:

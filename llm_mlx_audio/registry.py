@@ -267,3 +267,30 @@ def speech_detector():
 
     with long_form.vad_model() as model:
         yield vad.StreamingVad(model)
+
+
+# -- voices (enrolled speakers, the server's speaker references) ----------------------
+
+
+def voice_vectors(sources, max_seconds: float | None = None) -> list:
+    """Each source's speech (a path, bytes or 16 kHz samples) as (unit mean voice vector,
+    windows), or (None, 0) when it holds no speech: what enrolling a speaker stores."""
+    import numpy as np
+
+    from .engine.enrolment import clip_vectors
+
+    found = []
+    for vectors in clip_vectors(sources, max_seconds):
+        if vectors is None or not len(vectors):
+            found.append((None, 0))
+            continue
+        total = vectors.astype(np.float64).sum(axis=0)
+        found.append((total / max(float(np.linalg.norm(total)), 1e-12), len(vectors)))
+    return found
+
+
+def recording_speakers(source, speakers: int | None = None) -> dict:
+    """{"SPEAKER_n": (unit mean voice vector, windows)} of a recording, diarized (no transcription)."""
+    from .engine.enrolment import speaker_vectors
+
+    return speaker_vectors(source, speakers)

@@ -67,4 +67,5 @@ def transcript_from_dict(data: dict) -> Transcript:
         language_probability=data.get("language_probability"),
         task=data.get("task", "transcribe"),
         speakers=list(data.get("speakers") or []),
+        speaker_matches=dict(data.get("speaker_matches") or {}),
     )

@@ -57,12 +57,31 @@ def _trim(samples, level=0.02):
     return samples[loud[0] : loud[-1] + 1] if len(loud) else samples
 
 
-def turn(voice: str, rng: random.Random) -> np.ndarray:
-    """Prompts of one voice, 5 to 12 s of them."""
+def enrolment_prompts(voice: str, count: int = 6) -> tuple[Path, ...]:
+    """Prompts kept out of conversations made with held_out=True: a voice enrolled from them
+    is recognised from other utterances than the ones it is tested on."""
+    every = prompts(voice)
+    return every[:: len(every) // count][:count]
+
+
+def enrolment_clip(voice: str, count: int = 6) -> np.ndarray:
+    """The enrolment prompts of a voice joined by the turns' pauses (about 20 s of speech)."""
+    pause = np.zeros(int(PAUSE * RATE), np.float32)
+    pieces = []
+    for path in enrolment_prompts(voice, count):
+        pieces += [pause, prompt(path)] if pieces else [prompt(path)]
+    return np.concatenate(pieces)
+
+
+def turn(voice: str, rng: random.Random, held_out: bool = False) -> np.ndarray:
+    """Prompts of one voice, 5 to 12 s of them (none of the enrolment prompts when held_out)."""
     target = rng.uniform(5.0, 12.0)
     pause = np.zeros(int(PAUSE * RATE), np.float32)
     pieces, length = [], 0.0
-    for path in rng.sample(prompts(voice), 40):
+    usable = prompts(voice)
+    if held_out:
+        usable = tuple(p for p in usable if p not in enrolment_prompts(voice))
+    for path in rng.sample(usable, 40):
         samples = prompt(path)
         added = len(samples) / RATE + (PAUSE if pieces else 0.0)
         if pieces and length + added > 12.0:
@@ -74,8 +93,9 @@ def turn(voice: str, rng: random.Random) -> np.ndarray:
     return np.concatenate(pieces)
 
 
-def conversation(voices, seed: int, turns: int = 10):
-    """(samples, [(start, end, voice)]): `turns` turns, speakers taking turns at random."""
+def conversation(voices, seed: int, turns: int = 10, held_out: bool = False):
+    """(samples, [(start, end, voice)]): `turns` turns, speakers taking turns at random
+    (held_out: never saying an enrolment prompt)."""
     rng = random.Random(seed)
     pieces, reference, at, previous = [np.zeros(int(0.5 * RATE), np.float32)], [], 0.5, None
     order = list(voices)
@@ -83,7 +103,7 @@ def conversation(voices, seed: int, turns: int = 10):
     for k in range(turns):
         others = [v for v in voices if v != previous] or list(voices)  # one voice: a monologue
         voice = order[k] if k < len(order) else rng.choice(others)
-        speech = turn(voice, rng)
+        speech = turn(voice, rng, held_out)
         reference.append((round(at, 3), round(at + len(speech) / RATE, 3), voice))
         pieces += [speech, np.zeros(int(GAP * RATE), np.float32)]
         at += len(speech) / RATE + GAP

@@ -1,9 +1,14 @@
 """Transcripts as text, json, verbose_json, srt and vtt: the OpenAI transcription set.
 
-Subtitle cues come from segments, one cue each, in time order and never
-overlapping (mlx-audio's own writer repeats every word as an extra cue when word
-timestamps are on; this one does not). A model that gives no real timings cannot
-make subtitles, and says so instead of inventing times.
+Subtitle cues follow the rules people subtitle by (subtitles.py: at most 42 characters
+a line, 2 lines and 7 s a cue, cut at sentence and clause ends), in time order and never
+overlapping; until issue 25 they were one cue per Whisper segment, whatever its length.
+highlight_words writes karaoke cues: WebVTT timestamp tags, or SRT's convention of one
+cue per word with that word underlined. A model that gives no real timings cannot make
+subtitles, and says so instead of inventing times.
+
+Writers read a transcript through the Protocols of transcript_fields.py, never
+``models.Transcript`` itself: models calls these writers, so the arrow points one way.
 
 A diarized transcript (segments with a ``speaker``) carries the speakers everywhere:
 text is a line per speaker turn (``SPEAKER_1: ...``), json and verbose_json have a
@@ -15,13 +20,10 @@ is the shape of OpenAI's gpt-4o-transcribe-diarize.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ..errors import AudioError
-
-if TYPE_CHECKING:  # writers read a Transcript's fields; they never make one
-    from ..models import Transcript
+from . import subtitles
+from .transcript_fields import TranscriptFields as Transcript
 
 FORMATS = ("text", "json", "verbose_json", "srt", "vtt", "diarized_json")
 EXTENSIONS = {
@@ -42,7 +44,20 @@ MIME_TYPES = {
 }
 
 
-def format_transcript(transcript: Transcript, format: str) -> str:
+def format_transcript(
+    transcript: Transcript,
+    format: str,
+    *,
+    max_line_chars: int = subtitles.MAX_LINE_CHARS,
+    max_lines: int = subtitles.MAX_LINES,
+    max_cue_seconds: float = subtitles.MAX_CUE_SECONDS,
+    highlight_words: bool = False,
+) -> str:
+    """The transcript written in format; the keywords shape srt and vtt cues (others ignore them)."""
+    if format in ("srt", "vtt"):
+        rules = subtitles.SubtitleRules(max_line_chars, max_lines, max_cue_seconds)
+        writer = to_srt if format == "srt" else to_vtt
+        return writer(transcript, rules, highlight_words=highlight_words)
     try:
         writer = _WRITERS[format]
     except KeyError:
@@ -89,6 +104,8 @@ def as_verbose_json(transcript: Transcript) -> dict:
     }
     if diarized:
         data["speakers"] = list(transcript.speakers)
+    if getattr(transcript, "speaker_matches", None):
+        data["speaker_matches"] = dict(transcript.speaker_matches)
     probability = getattr(transcript, "language_probability", None)
     if probability is not None:
         data["language_probability"] = round(probability, 3)
@@ -117,7 +134,7 @@ def as_diarized_json(transcript: Transcript) -> dict:
             for i, s in enumerate(transcript.segments)
             if s.text.strip()
         ],
-    }
+    } | ({"speaker_matches": dict(transcript.speaker_matches)} if transcript.speaker_matches else {})
 
 
 def speaker_turns_text(transcript: Transcript) -> str:
@@ -140,23 +157,9 @@ def _text(transcript: Transcript) -> str:
     return transcript.text + "\n" if transcript.text else ""  # no speech: nothing at all
 
 
-def cues(transcript: Transcript) -> list[tuple[float, float, str, str | None]]:
-    """(start, end, text, speaker) subtitle cues: ordered, non-overlapping, each text once."""
-    if not transcript.has_timestamps:
-        raise AudioError("This model gives no timestamps, so it cannot make subtitles; use text or json")
-    result: list[tuple[float, float, str]] = []
-    last_end = 0.0
-    for segment in sorted(transcript.segments, key=lambda s: s.start):
-        text = " ".join(segment.text.split())
-        if not text:
-            continue
-        start = max(segment.start, last_end)
-        end = max(segment.end, start + 0.001)
-        if result and result[-1][2] == text and start - result[-1][1] < 0.01:
-            continue  # a model repeating its last segment verbatim
-        result.append((start, end, text, segment.speaker))
-        last_end = end
-    return result
+def cues(transcript: Transcript, rules: subtitles.SubtitleRules | None = None) -> list[subtitles.Cue]:
+    """The transcript's subtitle cues under rules (default: 42 characters, 2 lines, 7 s)."""
+    return subtitles.make_cues(transcript, rules)
 
 
 def _timestamp(seconds: float, separator: str) -> str:
@@ -167,20 +170,62 @@ def _timestamp(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{milliseconds:03d}"
 
 
-def to_srt(transcript: Transcript) -> str:
-    blocks = [
-        f"{i}\n{_timestamp(start, ',')} --> {_timestamp(end, ',')}\n{speaker + ': ' if speaker else ''}{text}\n"
-        for i, (start, end, text, speaker) in enumerate(cues(transcript), start=1)
-    ]
+def to_srt(
+    transcript: Transcript, rules: subtitles.SubtitleRules | None = None, *, highlight_words: bool = False
+) -> str:
+    """SubRip: numbered cues, the speaker's label in front; karaoke is a cue per word, underlined."""
+    made = subtitles.make_cues(transcript, rules, prefix_chars=lambda s: len(_label(s)))
+    blocks = []
+    for cue in made:
+        label = _label(cue.speaker)
+        if not highlight_words:
+            blocks.append((cue.start, cue.end, label + "\n".join(cue.line_texts())))
+            continue
+        starts = subtitles.karaoke_starts(cue)
+        for k, (start, end) in enumerate(zip(starts, starts[1:] + [cue.end], strict=True)):
+            lit = cue.words[k]
+            lines = cue.line_texts(lambda w, lit=lit: f"<u>{w.text}</u>" if w is lit else w.text)
+            blocks.append((start, end, label + "\n".join(lines)))
+    return "\n".join(
+        f"{i}\n{_timestamp(start, ',')} --> {_timestamp(end, ',')}\n{text}\n"
+        for i, (start, end, text) in enumerate(blocks, start=1)
+    )
+
+
+def to_vtt(
+    transcript: Transcript, rules: subtitles.SubtitleRules | None = None, *, highlight_words: bool = False
+) -> str:
+    """WebVTT: voice spans for speakers; karaoke marks each word's start with a timestamp tag."""
+    blocks = ["WEBVTT\n"]
+    for cue in subtitles.make_cues(transcript, rules):
+        lines = cue.line_texts(_karaoke_tags(cue) if highlight_words else lambda w: _escape(w.text))
+        text = "\n".join(lines)
+        blocks.append(
+            f"{_timestamp(cue.start, '.')} --> {_timestamp(cue.end, '.')}\n{_voice(cue.speaker)}{text}\n"
+        )
     return "\n".join(blocks)
 
 
-def to_vtt(transcript: Transcript) -> str:
-    blocks = ["WEBVTT\n"] + [
-        f"{_timestamp(start, '.')} --> {_timestamp(end, '.')}\n{_voice(speaker)}{text}\n"
-        for start, end, text, speaker in cues(transcript)
-    ]
-    return "\n".join(blocks)
+def _karaoke_tags(cue: subtitles.Cue):
+    """A word writer for WebVTT karaoke: <c>first</c>, then <00:00:01.200><c>word</c>."""
+    starts = dict(zip(map(id, cue.words), subtitles.karaoke_starts(cue), strict=True))
+    first = cue.words[0]
+
+    def show(word):
+        if word is first:
+            return f"<c>{_escape(word.text)}</c>"
+        return f"<{_timestamp(starts[id(word)], '.')}><c>{_escape(word.text)}</c>"
+
+    return show
+
+
+def _escape(text: str) -> str:
+    """WebVTT cue text may not hold a bare '<' or '&' (they open tags and entities)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _label(speaker: str | None) -> str:
+    return f"{speaker}: " if speaker else ""
 
 
 def _voice(speaker: str | None) -> str:
@@ -190,11 +235,9 @@ def _voice(speaker: str | None) -> str:
     return f"<v {' '.join(speaker.replace('>', ' ').split())}>"
 
 
-_WRITERS: dict[str, Callable[[Transcript], str]] = {
+_WRITERS = {
     "text": _text,
     "diarized_json": lambda t: json.dumps(as_diarized_json(t), ensure_ascii=False, indent=2) + "\n",
     "json": lambda t: json.dumps(as_json(t), ensure_ascii=False) + "\n",
     "verbose_json": lambda t: json.dumps(as_verbose_json(t), ensure_ascii=False, indent=2) + "\n",
-    "srt": to_srt,
-    "vtt": to_vtt,
 }

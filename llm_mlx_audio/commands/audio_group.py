@@ -9,7 +9,9 @@ from ..errors import AudioError
 from .chat import chat
 from .doctor import doctor
 from .serve import serve
+from .speakers import speakers
 from .user_errors import user_errors
+from .vocabulary import vocabulary
 
 KIND_CHOICE = click.Choice(["speech", "transcription"])
 
@@ -185,6 +187,8 @@ class _progress_bar:
 audio.add_command(serve)
 audio.add_command(doctor)
 audio.add_command(chat)
+audio.add_command(speakers)
+audio.add_command(vocabulary)
 
 
 @audio.command()

@@ -41,6 +41,7 @@ ECHO_TAIL_SECONDS = 0.3
 @click.option("--device", help="Input device name or index (see `llm audio devices`)")
 @click.option("--output-device", help="Output device name or index")
 @click.option("-n", "--no-log", is_flag=True, help="Don't log to llm's logs.db")
+@click.option("--local", is_flag=True, help="Don't use a running `llm audio serve`; load the models here")
 @verbose_option
 @user_errors
 def chat(
@@ -55,6 +56,7 @@ def chat(
     device,
     output_device,
     no_log,
+    local,
     verbose,
 ):
     """
@@ -66,15 +68,21 @@ def chat(
         llm audio chat -s "Answer in one sentence." --barge-in
     """
     show_details(verbose)
-    import llm
-
-    from .. import registry
+    from .. import chat_models, registry
     from ..audio.capture import Microphone, find_input, find_output
     from ..llm_models import log_response, logging_on
+    from .chat_remote import chat_through_server
     from .utterance_stream import UtteranceStream
 
-    language_model = _language_model(llm, model_id)
-    tool_defs = _tools(llm, tools)
+    language_model = chat_models.language_model(model_id)
+    tool_defs = chat_models.tools(tools)
+    # The server cannot be told not to log, nor to speak with another model: -n and
+    # --speech-model chat here, as does a chat no running server takes (chat_remote.py).
+    remote = dict(model_id=model_id, model_name=language_model.model_id, system=system, voice=voice)
+    remote.update(transcription_model=transcription_model, tools=list(tools), turns=turns, barge_in=barge_in)
+    remote.update(device=device, output_device=output_device, echo_tail=ECHO_TAIL_SECONDS)
+    if not (no_log or speech_model) and chat_through_server(local, remote):
+        return
     speaker = registry.find_model("speech", speech_model)
     listener = registry.find_model("transcription", transcription_model)
     voice = speaker.resolve_voice(voice)
@@ -198,25 +206,3 @@ def _llm_failed(error, model_id, speaker, voice, output):
     player.finish()
     if fatal:
         raise AudioError(f"{model_id}: {message}")
-
-
-def _language_model(llm, model_id):
-    try:
-        model = llm.get_model(model_id or llm.get_default_model())
-    except llm.UnknownModelError as e:
-        raise AudioError(e.args[0] if e.args else str(e)) from None  # a KeyError: str() adds quotes
-    if getattr(model, "needs_key", None):
-        model.key = llm.get_key(None, model.needs_key, model.key_env_var)
-        if not model.key:
-            raise AudioError(f"{model.model_id} needs a key: llm keys set {model.needs_key}")
-    return model
-
-
-def _tools(llm, names):
-    if not names:
-        return []
-    available = llm.get_tools()
-    missing = [name for name in names if name not in available]
-    if missing:
-        raise AudioError(f"Unknown tool: {', '.join(missing)} (see `llm tools`)")
-    return [available[name] for name in names]

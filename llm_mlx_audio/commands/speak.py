@@ -7,6 +7,7 @@ import click
 from ..audio import encode
 from ..errors import AudioError
 from ..models import MAX_SPEED, MIN_SPEED, check_speed
+from . import captions
 from .user_errors import user_errors
 from .verbose import show_details, verbose_option
 
@@ -44,9 +45,12 @@ from .verbose import show_details, verbose_option
     "no markup, code blocks or emoji, links by their text, URLs by their host)",
 )
 @click.option("--local", is_flag=True, help="Work in this process even when `llm audio serve` is running")
+@captions.options
 @verbose_option
 @user_errors
-def speak(text, model, voice, speed, language, output, format, play, stream, raw, local, verbose):
+def speak(
+    text, model, voice, speed, language, output, format, play, stream, raw, local, verbose, **captioning
+):
     """
     Turn text into speech
 
@@ -59,6 +63,7 @@ def speak(text, model, voice, speed, language, output, format, play, stream, raw
         llm speak "Hello" --play
         llm "tell me a story" | llm speak --stream --play
         llm speak -v "jf_alpha:0.7+jm_kumo:0.3" "A blend of two voices"
+        llm speak "**Bold** claim" -o claim.wav --captions claim.srt
 
     Markdown (what LLMs answer in) is read as a person would read it aloud: headings
     and list items become sentences, markup and code blocks are not spoken. --raw
@@ -91,9 +96,11 @@ def speak(text, model, voice, speed, language, output, format, play, stream, raw
         from ..audio.playback import check_playback
 
         check_playback()
+    recorder = captions.start(**captioning, raw=raw, stream=stream)
 
     speech_model = registry.find_model("speech", model)
     server = find_server(local, speech_model.model_id)
+    timed = recorder is not None  # captions: the server sends the words' times too
     if stream:
         from ..streaming import read_incrementally, stream_speech
 
@@ -102,11 +109,12 @@ def speak(text, model, voice, speed, language, output, format, play, stream, raw
             speech_model.warm_up()  # load while the first sentence is still being written
 
         def speak_sentence(sentence):
-            return _warm_or_local(speech_model, sentence, voice, speed, language, False, server, True)
+            return _warm_or_local(speech_model, sentence, voice, speed, language, False, server, True, timed)
 
+        pieces = read_incrementally(sys.stdin.buffer)
         chunks = stream_speech(
             speech_model,
-            read_incrementally(sys.stdin.buffer),
+            recorder.reading(pieces) if recorder else pieces,
             voice=voice,
             speed=speed,
             language=language,
@@ -114,11 +122,13 @@ def speak(text, model, voice, speed, language, output, format, play, stream, raw
             speak=speak_sentence,
         )
     else:
-        chunks = _warm_or_local(speech_model, text, voice, speed, language, not raw, server)
+        chunks = _warm_or_local(speech_model, text, voice, speed, language, not raw, server, words=timed)
+    if recorder:
+        chunks = recorder.recording(chunks, None if stream else text, speech_model.model_id)
     deliver(chunks, output, format, play)
 
 
-def _warm_or_local(speech_model, text, voice, speed, language, normalize, server, piece=False):
+def _warm_or_local(speech_model, text, voice, speed, language, normalize, server, piece=False, words=False):
     """Speech from this machine's running server when there is one, else made here.
 
     Validated here first, so errors read the same either way; if the server cannot take
@@ -132,7 +142,7 @@ def _warm_or_local(speech_model, text, voice, speed, language, normalize, server
     if server is not None and not server["gone"] and len(text) <= MAX_SPEECH_INPUT:
         check_speed(speed)
         voice = speech_model.resolve_voice(voice)
-        remote = speech_chunks(server, speech_model.model_id, text, voice, speed, language, normalize)
+        remote = speech_chunks(server, speech_model.model_id, text, voice, speed, language, normalize, words)
         try:
             first = next(remote)
         except ServerUnavailable:

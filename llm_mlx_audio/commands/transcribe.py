@@ -13,6 +13,7 @@ from ..audio import writers
 from ..audio.speech_regions import VadOptions
 from ..errors import AudioError
 from ..models import DEFAULT_BATCH_SIZE, TASKS
+from .subtitle_options import subtitle_options, subtitle_rules
 from .user_errors import user_errors
 from .verbose import quiet_notices, show_details, verbose_option
 
@@ -69,6 +70,18 @@ from .verbose import quiet_notices, show_details, verbose_option
     "--speaker-names", help='Names for the speakers in order of appearance, e.g. "Ana,Ben"; implies --diarize'
 )
 @click.option(
+    "--no-enrolled-speakers",
+    is_flag=True,
+    help="Don't name speakers by the voices enrolled with `llm audio speakers add`",
+)
+@click.option(
+    "--vocabulary",
+    "vocabulary_file",
+    type=click.Path(dir_okay=False),
+    help="A file of terms and heard=meant corrections, one a line, added to `llm audio vocabulary`'s",
+)
+@click.option("--no-vocabulary", is_flag=True, help="Leave out the stored vocabulary (terms and corrections)")
+@click.option(
     "--max-audio-minutes",
     type=click.FloatRange(0, min_open=True),
     help="Refuse audio longer than this, checked while it decodes (default: no limit)",
@@ -85,6 +98,7 @@ from .verbose import quiet_notices, show_details, verbose_option
 @click.option("--force", is_flag=True, help="With --output-dir, redo inputs already transcribed")
 @click.option("-n", "--no-log", is_flag=True, help="Don't log to llm's logs.db")
 @click.option("--local", is_flag=True, help="Work in this process even when `llm audio serve` is running")
+@subtitle_options
 @verbose_option
 @user_errors
 def transcribe(
@@ -103,6 +117,9 @@ def transcribe(
     diarize,
     speaker_count,
     speaker_names,
+    no_enrolled_speakers,
+    vocabulary_file,
+    no_vocabulary,
     max_audio_minutes,
     quiet,
     output,
@@ -111,6 +128,7 @@ def transcribe(
     no_log,
     local,
     verbose,
+    subtitles,
 ):
     """
     Turn speech into text
@@ -132,6 +150,7 @@ def transcribe(
     and always works in this process.
     """
     show_details(verbose)
+    cue_rules = subtitle_rules(format, subtitles)
     # Output for programs: no advice on stderr while this command runs (restored after).
     click.get_current_context().with_resource(
         quiet_notices(format in ("json", "verbose_json", "diarized_json"))
@@ -140,8 +159,12 @@ def transcribe(
     from ..files import check_writable, write_atomically
     from ..llm_models import log_transcript
     from ..models import check_diarization, check_task
+    from ..speakers.matching import name_enrolled
 
     count = _speaker_count(speaker_count)
+    from ..vocabulary import for_run
+
+    vocab = for_run(vocabulary_file, use_stored=not no_vocabulary)
     max_seconds = _seconds(max_audio_minutes)
     names = speakers.parse_names(speaker_names, count)
     diarize = diarize or count is not None or bool(names) or format == "diarized_json"
@@ -171,10 +194,18 @@ def transcribe(
     transcription_model = registry.find_model("transcription", model)
     check_task(transcription_model, task)
     check_diarization(transcription_model, diarize)
+    # Subtitle cues are cut at word times: computed when the model can give them.
+    word_timestamps = word_timestamps or (
+        format in ("srt", "vtt") and transcription_model.supports_word_timestamps
+    )
     from .warm import find_server
 
     # A limit is kept here: the server's own limit (if any) is not this one.
-    server = find_server(local or max_seconds is not None, transcription_model.model_id)
+    # A vocabulary other than the stored one (which the server applies itself) is applied here.
+    server = find_server(
+        local or max_seconds is not None or no_vocabulary or vocabulary_file is not None,
+        transcription_model.model_id,
+    )
     options = dict(language=language, prompt=prompt, temperature=temperature)
     long_form = dict(
         task=task,
@@ -192,14 +223,17 @@ def transcribe(
         try:
             source = sys.stdin.buffer.read() if name == "-" else name
             transcript = _warm_or_local(
-                transcription_model, source, options, word_timestamps, long_form, server, max_seconds
-            )
+                transcription_model, source, options, word_timestamps, long_form, server, max_seconds,
+                enrolled=diarize and not no_enrolled_speakers, vocab=vocab,
+            )  # fmt: skip
+            if diarize and not no_enrolled_speakers:
+                name_enrolled(transcript)
             if names:
                 speakers.rename(transcript, names)
             if log:
                 log_transcript(transcription_model.model_id, source, transcript, {**options, "task": task})
             if dest is not None:
-                write_atomically(dest, writers.format_transcript(transcript, format).encode())
+                write_atomically(dest, writers.format_transcript(transcript, format, **cue_rules).encode())
             else:
                 results.append((name, transcript))
         except AudioError as e:
@@ -209,7 +243,7 @@ def transcribe(
             click.echo(f"Error: {name}: {e}", err=True)
 
     if results:
-        text = _combine(results, format)
+        text = _combine(results, format, cue_rules)
         if output:
             write_atomically(output, text.encode())
         else:
@@ -220,20 +254,26 @@ def transcribe(
         )
 
 
-def _warm_or_local(model, source, options, word_timestamps, long_form, server, max_seconds=None):
-    """The transcript from this machine's running server when it can, else made here."""
-    from ..models import transcribe_limited
+def _warm_or_local(
+    model, source, options, word_timestamps, long_form, server, max_seconds=None, enrolled=True, vocab=None
+):
+    """The transcript from this machine's running server when it can, else made here (the
+    server names enrolled voices itself unless enrolled is False; vocab: the run's vocabulary,
+    which a server replaces with its stored one)."""
     from .warm import ServerUnavailable, transcript
 
     if server is not None:
         if not isinstance(source, bytes) and not Path(source).is_file():
             raise AudioError(f"{source}: no such file")
         try:
-            return transcript(server, model.model_id, source, options, word_timestamps, long_form)
+            extra = {} if enrolled or not long_form.get("diarize") else {"enrolled_speakers": "false"}
+            return transcript(server, model.model_id, source, options, word_timestamps, long_form, extra)
         except ServerUnavailable:
             pass
-    return transcribe_limited(
-        model, source, max_seconds, word_timestamps=word_timestamps, **options, **long_form
+    from ..vocabulary import transcribe as transcribe_with
+
+    return transcribe_with(
+        model, source, vocab, max_seconds, word_timestamps=word_timestamps, **options, **long_form
     )
 
 
@@ -308,9 +348,9 @@ def _destinations(files, output_dir, format):
     return names
 
 
-def _combine(results, format):
+def _combine(results, format, cue_rules=None):
     if len(results) == 1:
-        return writers.format_transcript(results[0][1], format)
+        return writers.format_transcript(results[0][1], format, **(cue_rules or {}))
     if format == "text":
         return "".join(writers.format_transcript(t, "text") for _, t in results)
     shape = writers.as_verbose_json if format == "verbose_json" else writers.as_json

@@ -50,9 +50,10 @@ def find_server(local: bool, model_id: str) -> dict | None:
 
 
 def speech_chunks(
-    server: dict, model_id: str, text: str, voice, speed, language, normalize
+    server: dict, model_id: str, text: str, voice, speed, language, normalize, words: bool = False
 ) -> Iterator[Audio]:
-    """The server's samples for text, as Audio chunks while they arrive."""
+    """The server's samples for text, as Audio chunks while they arrive (words: with their
+    times, as the speech endpoint's timestamps extension sends them)."""
     import numpy as np
 
     body = {
@@ -66,7 +67,12 @@ def speech_chunks(
         "sample_format": "float32",
         "stream_format": "audio",
     }
+    if words:
+        body.update(timestamps=True, stream_format="sse")
     response = _post(server, "/v1/audio/speech", json.dumps(body).encode(), "application/json")
+    if words:
+        yield from _timed_chunks(response)
+        return
     with response:
         rate = int(response.headers.get("X-Sample-Rate") or 24000)
         pending = b""
@@ -81,8 +87,35 @@ def speech_chunks(
                 pending = pending[usable:]
 
 
-def transcript(server: dict, model_id: str, source, options: dict, word_timestamps: bool, long_form=None):
-    """The server's Transcript of source (a path or bytes)."""
+def _timed_chunks(response) -> Iterator[Audio]:
+    """Audio chunks with their words from the server's SSE events (times made chunk-relative)."""
+    import base64
+
+    import numpy as np
+
+    from ..models import Word
+
+    offset = 0.0
+    with response:
+        for line in response:
+            if not line.startswith(b"data: "):
+                continue
+            event = json.loads(line[6:])
+            if event.get("type") != "speech.audio.delta":
+                continue
+            samples = np.frombuffer(base64.b64decode(event["audio"]), dtype="<f4").copy()
+            said = [
+                Word(**{**w, "start": w["start"] - offset, "end": w["end"] - offset}) for w in event["words"]
+            ]
+            chunk = Audio(samples, int(event.get("sample_rate") or 24000), words=said)
+            offset += chunk.duration
+            yield chunk
+
+
+def transcript(
+    server: dict, model_id: str, source, options: dict, word_timestamps: bool, long_form=None, extra=None
+):
+    """The server's Transcript of source (a path or bytes); extra: more form fields."""
     from ..transcript_cache import transcript_from_dict
 
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
@@ -106,6 +139,7 @@ def transcript(server: dict, model_id: str, source, options: dict, word_timestam
             fields["speakers"] = str(long_form["speakers"])
     if word_timestamps:
         fields["timestamp_granularities[]"] = "word"
+    fields.update(extra or {})
     boundary = uuid.uuid4().hex
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()

@@ -39,12 +39,25 @@ def speaker_model() -> Iterator[object]:
 
 def diarize(pieces, probabilities, total: int, encoder, speakers: int | None = None) -> list[Turn]:
     """Speaker turns of the audio that pieces yields, given the VAD's scores of it."""
-    import numpy as np
+    return diarize_with_vectors(pieces, probabilities, total, encoder, speakers)[0]
 
+
+def diarize_with_vectors(pieces, probabilities, total: int, encoder, speakers: int | None = None):
+    """(turns, {turn speaker: (mean unit vector, windows)}): the turns, and each speaker's voice
+    (the mean of the windows whose centre lies in its turns), for naming enrolled voices."""
     regions = speech_regions(probabilities, total, SPEAKER_VAD)
     windows = embedding_windows(regions)
     if not windows:
-        return []
+        return [], {}
+    vectors = window_vectors(pieces, windows, encoder)
+    found = turns(regions, windows, cluster(vectors, speakers=speakers))
+    return found, speaker_means(found, windows, vectors)
+
+
+def window_vectors(pieces, windows, encoder):
+    """(len(windows), 256) encoder vectors of the (start, end) sample windows of pieces' audio."""
+    import numpy as np
+
     thread = get_mlx_thread()
     vectors = []
     batch = []
@@ -55,8 +68,26 @@ def diarize(pieces, probabilities, total: int, encoder, speakers: int | None = N
             batch = []
     if batch:
         vectors.append(thread.run(speaker_encoder.embed, encoder, batch))
-    labels = cluster(np.concatenate(vectors), speakers=speakers)
-    return turns(regions, windows, labels)
+    return np.concatenate(vectors)
+
+
+def speaker_means(found: list[Turn], windows, vectors, rate: int = 16000) -> dict:
+    """{speaker: (unit mean vector, windows)} over the windows whose centre is in that speaker's turns."""
+    import numpy as np
+
+    if not found:
+        return {}
+    starts = np.array([t.start for t in found])
+    centres = np.array([(start + end) / 2 / rate for start, end in windows])
+    at = np.maximum(np.searchsorted(starts, centres, side="right") - 1, 0)
+    inside = centres <= np.array([found[k].end for k in at])
+    owner = np.array([found[k].speaker for k in at])
+    means = {}
+    for speaker in sorted(set(owner[inside].tolist())):
+        chosen = vectors[inside & (owner == speaker)]
+        total = chosen.astype(np.float64).sum(axis=0)
+        means[speaker] = (total / max(float(np.linalg.norm(total)), 1e-12), len(chosen))
+    return means
 
 
 def _ranges_audio(pieces, ranges):

@@ -55,12 +55,10 @@ def generate_speech(loaded: Loaded, text: str, voice, speed, language) -> Iterat
         # warm server's and the command's own are byte for byte the same).
         mx.random.seed(SPEECH_SEED)
         started = time.perf_counter()
-        results = model.generate(text, **kwargs)
-        for result in results:
-            samples = np.asarray(result.audio, dtype=np.float32).reshape(-1)
+        for samples, sample_rate, words in _results(loaded, model, text, kwargs, rate):
             if not np.all(np.isfinite(samples)):
                 raise AudioError("The model produced invalid audio (NaN or infinite samples)")
-            audio = Audio(samples, int(getattr(result, "sample_rate", None) or rate))
+            audio = Audio(samples, sample_rate, words=words)
             took = time.perf_counter() - started
             log.debug(
                 "synthesized %.2f s of audio in %.2f s (real-time factor %.2f): %r",
@@ -81,6 +79,25 @@ def generate_speech(loaded: Loaded, text: str, voice, speed, language) -> Iterat
         # kitten_tts indexes its phonemizer's output unchecked: text that eSpeak turns
         # into nothing ("<0>" after its cleaner) fails there instead of giving no audio.
         raise AudioError(f"The model found nothing it could speak in this text ({one_line(e)})") from e
+
+
+def _results(loaded: Loaded, model, text: str, kwargs: dict, rate: int):
+    """(samples, sample rate, words or None) per piece the model makes; Kokoro's come with
+    word times from its predicted durations (word_timing.py), other models' without."""
+    import numpy as np
+
+    if loaded.model_type == "kokoro" and hasattr(model, "_get_pipeline"):
+        from .word_timing import kokoro_speech
+
+        speech = kokoro_speech(
+            model, text, kwargs.get("voice"), kwargs.get("speed", 1.0), kwargs["lang_code"]
+        )
+        for samples, words in speech:
+            yield samples, rate, words
+        return
+    for result in model.generate(text, **kwargs):
+        samples = np.asarray(result.audio, dtype=np.float32).reshape(-1)
+        yield samples, int(getattr(result, "sample_rate", None) or rate), None
 
 
 def transcribe(loaded: Loaded, samples, language, prompt, temperature, word_timestamps, task="transcribe"):
@@ -164,7 +181,21 @@ def _segment(raw) -> Segment:
         end=float(get("end", 0.0) or 0.0),
         text=str(get("text", "") or "").strip(),
         words=words,
+        **decoding_fields(raw),
     )
+
+
+def decoding_fields(raw) -> dict:
+    """Whisper's per-segment decoding results (tokens, temperature, log-probability...), when present."""
+    found = {}
+    tokens = _field(raw, "tokens", None)
+    if tokens is not None:
+        found["tokens"] = [int(t) for t in tokens]
+    for name in ("temperature", "avg_logprob", "compression_ratio", "no_speech_prob"):
+        value = _field(raw, name, None)
+        if value is not None:
+            found[name] = float(value)
+    return found
 
 
 def _field(obj, name, default):

@@ -22,11 +22,12 @@ import contextlib
 import dataclasses
 import itertools
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ..audio.speech_regions import VadOptions, Window, pack_windows, speech_regions
 from ..models import DEFAULT_BATCH_SIZE, Segment, Transcript, Word
 from . import batched_whisper, embedded, loading, vad
+from .inference import decoding_fields
 from .pool import estimate_size, get_pool
 from .thread import get_mlx_thread
 
@@ -47,6 +48,9 @@ class LongFormOptions:
     #: Label every segment with its speaker (a third pass: the speaker encoder).
     diarize: bool = False
     speakers: int | None = None
+    #: Called with each batch's segments, in order, as soon as they are decoded (a server's
+    #: stream=true sends them as text deltas): on the caller's thread, not the MLX thread.
+    on_segments: Callable[[list[Segment]], None] | None = None
 
 
 @contextlib.contextmanager
@@ -74,8 +78,11 @@ def transcribe(loaded, pieces, vad_lease, options: LongFormOptions, speaker_leas
         wanted_words = options.word_timestamps
         options = dataclasses.replace(options, word_timestamps=True, diarize=False)
         transcript = transcribe_regions(loaded, pieces, probabilities, total, options)
-        turns = diarization.diarize(pieces(), probabilities, total, speaker_lease, options.speakers)
-        return speakers.label(transcript, turns, keep_words=wanted_words)
+        turns, means = diarization.diarize_with_vectors(
+            pieces(), probabilities, total, speaker_lease, options.speakers
+        )
+        vectors = {speaker: vector for speaker, (vector, _) in means.items()}
+        return speakers.label(transcript, turns, keep_words=wanted_words, vectors=vectors)
     return transcribe_regions(loaded, pieces, probabilities, total, options)
 
 
@@ -106,9 +113,13 @@ def transcribe_regions(loaded, pieces, probabilities, total, options: LongFormOp
                 word_timestamps=options.word_timestamps,
                 seams=[window.seams() for window, _ in batch],
             )
+            decoded_now = []
             for (window, audio), window_segments in zip(batch, decoded.segments, strict=True):
-                segments.extend(_on_recording_clock(window, window_segments))
+                decoded_now.extend(_on_recording_clock(window, window_segments))
                 bar.update(len(audio) / RATE)
+            segments.extend(decoded_now)
+            if options.on_segments is not None and decoded_now:
+                options.on_segments(decoded_now)
     text = "".join(s.text if s.text[:1].isspace() else " " + s.text for s in segments).strip()
     for segment in segments:
         segment.text = segment.text.strip()
@@ -193,7 +204,7 @@ def _on_recording_clock(window: Window, raw_segments: list[dict]) -> list[Segmen
         ]
         start, end = window.span(raw["start"], raw["end"])
         end = max(end, start)
-        segments.append(Segment(start=start, end=end, text=raw["text"], words=words))
+        segments.append(Segment(start=start, end=end, text=raw["text"], words=words, **decoding_fields(raw)))
     return segments
 
 

@@ -159,12 +159,16 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
         diarize=False,
         speakers=None,
         max_seconds=None,
+        on_segments=None,
+        vocabulary_terms=None,
     ):
         """Whisper with the VAD and batched windows (long_form); other families as before.
 
         Diarization needs the VAD's regions, so it turns the VAD on whatever vad says.
         Every decode of the input (the VAD's pass, the windows', the speakers') stops at
-        max_seconds: the first to get there raises AudioTooLongError.
+        max_seconds: the first to get there raises AudioTooLongError. on_segments gets each
+        batch of windows' segments as they are decoded (all at once without the VAD).
+        vocabulary_terms go into the prompt, as many as fit (engine/vocabulary_prompt.py).
         """
         from ..models import check_diarization, check_task
         from . import batched_whisper, diarization, long_form
@@ -183,6 +187,10 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
                 raise AudioError(
                     f"{self.model_id} cannot tell speakers apart here: diarization needs a Whisper model"
                 )
+            if vocabulary_terms:
+                from .vocabulary_prompt import with_terms
+
+                prompt = with_terms(loaded, prompt, vocabulary_terms)
             if vad_lease is None or not batched_whisper.is_batched_whisper(loaded):
                 samples = load_samples(audio, self.input_sample_rate, max_seconds=max_seconds)
                 transcript = get_mlx_thread().run(
@@ -197,6 +205,8 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
                 )
                 if transcript.duration is None:
                     transcript.duration = len(samples) / float(self.input_sample_rate)
+                if on_segments is not None and transcript.segments:
+                    on_segments(list(transcript.segments))
             else:
                 options = long_form.LongFormOptions(
                     language=language,
@@ -208,6 +218,7 @@ class MlxTranscriptionModel(_MlxModel, TranscriptionModel):
                     progress=progress,
                     diarize=diarize,
                     speakers=speakers,
+                    on_segments=on_segments,
                 )
                 if vad_options is not None:
                     options.vad = vad_options

@@ -12,6 +12,8 @@ call); engines are imported lazily as everywhere else.
 from __future__ import annotations
 
 import base64
+import contextlib
+import dataclasses
 import json
 import math
 from collections.abc import Iterator
@@ -21,12 +23,14 @@ import anyio
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import registry
 from ..audio import encode, writers
+from ..audio.resampling import StreamResampler
 from ..audio.speech_regions import VadOptions
+from ..audio.subtitles import CUE_SECONDS_RANGE, LINE_CHARS_RANGE, LINES_RANGE
 from ..errors import AudioDecodeError, AudioError, AudioTooLongError
 from ..models import (
     DEFAULT_BATCH_SIZE,
@@ -36,20 +40,34 @@ from ..models import (
     TranscriptionModel,
     check_diarization,
     check_task,
-    transcribe_limited,
+    load_samples,
+    takes_keyword,
 )
-from ..speakers import check_names, rename
+from ..speakers import check_names
 from ..streaming import stream_speech
-from . import DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_MB, MAX_SPEECH_INPUT, advert
+from ..text import prepare
+from ..vocabulary import transcribe as transcribe_with
+from . import (
+    DEFAULT_MAX_QUEUE,
+    DEFAULT_MAX_UPLOAD_MB,
+    MAX_SPEECH_INPUT,
+    advert,
+    form_fields,
+    speaker_references,
+)
 from .admission import Admission, run_model_work
 from .auth import ApiKeyMiddleware
 from .body_limit import DEFAULT_MAX_JSON_BYTES, BodyLimit
 from .browser_guard import BrowserGuard, allowed_hosts
 from .errors import ApiError, from_validation_errors, install_error_handlers, log
-from .names import choose_voice, model_card, models_of, resolve_model
+from .names import choose_voice, model_card, models_of, resolve_model, wants_diarization
+from .openai_segments import complete_segments
 from .realtime import route as realtime
+from .transcript_stream import transcript_events
 from .upload import read_upload
 
+#: OpenAI's pcm: 16-bit little-endian mono at 24 kHz.
+PCM_RATE = 24000
 # The formats come from the codecs and writers themselves, as on the command line.
 SPEECH_FORMATS = Literal[encode.FORMATS]
 # "transcript" is an extension for this machine's own `llm transcribe`: the whole Transcript.
@@ -63,7 +81,9 @@ class VoiceId(BaseModel):
 
 
 class SpeechRequest(BaseModel):
-    """The body of POST /v1/audio/speech, as OpenAI documents it."""
+    """The body of POST /v1/audio/speech, as OpenAI documents it (an unknown field is refused by name)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     model: str | None = Field(
         None, max_length=1024, description="Model id, alias, or an OpenAI name (tts-1...)"
@@ -82,12 +102,29 @@ class SpeechRequest(BaseModel):
     # code, and pcm as float32 samples so the client encodes exactly what it would itself.
     language: str | None = Field(None, max_length=32)
     sample_format: Literal["s16", "float32"] = "s16"
+    # An extension: the words' times and places in input too (speech_words.py; Kokoro).
+    timestamps: bool = False
+
+
+class ServerVadChunking(BaseModel):
+    """chunking_strategy's object form: OpenAI's server VAD settings, mapped onto ours."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["server_vad"]
+    threshold: float | None = Field(None, ge=0.0, le=1.0)
+    prefix_padding_ms: int | None = Field(None, ge=0, le=5000)
+    silence_duration_ms: int | None = Field(None, ge=0, le=30000)
 
 
 class TranscriptionForm(BaseModel):
-    """The form fields of POST /v1/audio/transcriptions (the file travels beside them)."""
+    """The form fields of POST /v1/audio/transcriptions (the file travels beside them).
 
-    model_config = ConfigDict(populate_by_name=True)
+    A field it does not know is refused by name (400), as OpenAI refuses one: a client
+    that asks for something must not get a transcript made without it.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
     model: str | None = Field(None, max_length=1024)
     language: str | None = Field(None, max_length=32)
@@ -97,6 +134,12 @@ class TranscriptionForm(BaseModel):
     timestamp_granularities: list[Literal["word", "segment"]] = Field(
         default_factory=list, alias="timestamp_granularities[]"
     )
+    # OpenAI's newer fields: SSE events instead of one body (server/transcript_stream.py);
+    # include[]=logprobs (refused: Whisper's batched decoder keeps no per-token log-probabilities);
+    # chunking_strategy, which maps onto the VAD below.
+    stream: bool = False
+    include: list[Literal["logprobs"]] = Field(default_factory=list, alias="include[]", max_length=4)
+    chunking_strategy: Literal["auto"] | ServerVadChunking | None = None
     # Extensions (this machine's own `llm transcribe` sends them to a warm server): voice
     # activity detection, its threshold and pause length, windows decoded at once, task.
     vad: bool = True
@@ -104,16 +147,32 @@ class TranscriptionForm(BaseModel):
     min_silence_ms: int = Field(VadOptions.min_silence_ms, ge=100, le=30000)
     batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, le=64)
     task: Literal["transcribe", "translate"] = "transcribe"
-    # Diarization: OpenAI's known_speaker_names[] (given in order of appearance here: no
-    # voice samples are matched); diarize and speakers are extensions (response_format
-    # diarized_json diarizes on its own).
+    # Diarization: OpenAI's known_speaker_names[], matched by voice to the clips of
+    # known_speaker_references[] (server/speaker_references.py), else given in order of
+    # appearance to the speakers no enrolled voice names; diarize, speakers and
+    # enrolled_speakers (false: no `llm audio speakers` names) are extensions
+    # (response_format diarized_json diarizes on its own).
     known_speaker_names: list[str] = Field(default_factory=list, alias="known_speaker_names[]", max_length=20)
+    known_speaker_references: list[str] = Field(
+        default_factory=list, alias="known_speaker_references[]", max_length=20
+    )
+    enrolled_speakers: bool = True
     diarize: bool = False
     speakers: int | None = Field(None, ge=1, le=20)
+    # Subtitle rules for response_format srt and vtt (extensions; audio/subtitles.py).
+    max_line_chars: int | None = Field(None, ge=LINE_CHARS_RANGE[0], le=LINE_CHARS_RANGE[1])
+    max_lines: int | None = Field(None, ge=LINES_RANGE[0], le=LINES_RANGE[1])
+    max_cue_seconds: float | None = Field(None, ge=CUE_SECONDS_RANGE[0], le=CUE_SECONDS_RANGE[1])
+    highlight_words: bool = False
+    # Extension: terms and heard=meant corrections for this request, added to the stored
+    # vocabulary (`llm audio vocabulary`): repeated fields, or commas or newlines in one.
+    vocabulary: list[str] = Field(default_factory=list, alias="vocabulary[]", max_length=1000)
 
 
 class TranslationForm(BaseModel):
     """The form fields of POST /v1/audio/translations: OpenAI's (speech in any language to English)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     model: str | None = Field(None, max_length=1024)
     prompt: str | None = Field(None, max_length=4096)
@@ -189,6 +248,13 @@ def create_app(
     def list_models():
         return {"object": "list", "data": [model_card(k, m) for k in registry.KINDS for m in models_of(k)]}
 
+    @app.get("/v1/audio/models")
+    def audio_models():
+        # Open WebUI's TTS settings read {"models": [{"id", "name"}]}; OpenAI-style list readers
+        # read "data". The speech models only: this is the list a speech client picks from.
+        cards = [model_card("speech", m) for m in models_of("speech")]
+        return {"object": "list", "data": cards, "models": [{"id": c["id"], "name": c["id"]} for c in cards]}
+
     @app.get("/v1/audio/voices")
     def voices(model: str | None = Query(None, max_length=1024)):
         speech_model = resolve_model("speech", model)
@@ -259,10 +325,21 @@ def speak_response(body: SpeechRequest) -> Response:
     options = {"voice": voice, "speed": body.speed, "normalize": body.normalize, "language": body.language}
     media_type = encode.MIME_TYPES[body.response_format]
     floats = body.response_format == "pcm" and body.sample_format == "float32"
-    if body.stream_format is None:
+    if body.timestamps:
+        from .speech_words import timed_speech
+
+        chunks = model.iter_speech(body.input, **options)
+        sse = body.stream_format == "sse"
+        return timed_speech(model, chunks, body.response_format, sse, floats, _encode_stream, _drain)
+    if floats and body.stream_format is None:
         audio = Audio.join(model.iter_speech(body.input, **options))
-        data = _float32(audio.samples) if floats else audio.to_bytes(body.response_format)
-        return Response(data, media_type=media_type, headers={"X-Sample-Rate": str(audio.sample_rate)})
+        return Response(
+            _float32(audio.samples), media_type=media_type, headers={"X-Sample-Rate": str(audio.sample_rate)}
+        )
+    if body.normalize and not prepare(body.input).strip():
+        raise AudioError("No text to speak: the input is only code, emoji or markup")
+    # Without stream_format the answer streams too, as OpenAI's does: a chunked body of the
+    # same audio as stream_format "audio", whose first bytes follow the first sentence.
     if floats:
         # This machine's own `llm speak` (a warm server): the pieces it would make itself
         # from the whole text, so its bytes are the same, each sent as soon as it is made.
@@ -280,7 +357,8 @@ def speak_response(body: SpeechRequest) -> Response:
     encoded = _encode_stream(first, chunks, body.response_format, floats)
     if body.stream_format == "sse":
         return StreamingResponse(_drain(_sse_events(encoded)), media_type="text/event-stream")
-    headers = {"X-Sample-Rate": str(first.sample_rate)}
+    rate = first.sample_rate if floats or body.response_format != "pcm" else PCM_RATE
+    headers = {"X-Sample-Rate": str(rate)}
     return StreamingResponse(_drain(encoded), media_type=media_type, headers=headers)
 
 
@@ -302,15 +380,22 @@ def _float32(samples) -> bytes:
 
 
 def _encode_stream(first: Audio, rest: Iterator[Audio], fmt: str, floats: bool = False) -> Iterator[bytes]:
-    """The bytes of fmt for chunks as they come (floats: raw little-endian float32)."""
-    encoder = None if floats else encode.StreamEncoder(fmt, first.sample_rate)
+    """The bytes of fmt for chunks as they come (floats: raw little-endian float32).
+
+    pcm is 16-bit mono at 24 kHz whatever the model's rate, as OpenAI documents it (clients
+    play it without being told a rate); other formats carry their rate in their header.
+    """
+    rate = PCM_RATE if fmt == "pcm" and not floats else first.sample_rate
+    encoder = None if floats else encode.StreamEncoder(fmt, rate)
     write = _float32 if encoder is None else encoder.write
+    resample = StreamResampler(first.sample_rate, rate)
     try:
-        yield write(first.samples)
+        yield write(resample(first.samples))
         for chunk in rest:
-            yield write(chunk.samples)
+            yield write(resample(chunk.samples))
         if encoder is not None:
-            yield encoder.close()
+            tail = resample(None)
+            yield (write(tail) if len(tail) else b"") + encoder.close()
     finally:
         close = getattr(rest, "close", None)
         if close is not None:
@@ -354,17 +439,7 @@ async def _drain(chunks: Iterator[bytes]):
 
 
 def _transcription_form(fields, form_class=TranscriptionForm):
-    values = {}
-    for name, items in fields.items():
-        items = [item for item in items if item != ""]  # an empty field means "not given"
-        if not items:
-            continue
-        if name in ("timestamp_granularities[]", "timestamp_granularities"):
-            values.setdefault("timestamp_granularities[]", []).extend(items)
-        elif name in ("known_speaker_names[]", "known_speaker_names"):
-            values.setdefault("known_speaker_names[]", []).extend(items)
-        else:
-            values[name] = items[-1]
+    values = form_fields.gather(fields)
     try:
         return form_class.model_validate(values)
     except ValidationError as error:
@@ -386,13 +461,26 @@ def transcribe_response(
         )
     if words and not model.supports_word_timestamps:
         raise ApiError(400, f"{model.model_id} gives no word timestamps", param="timestamp_granularities")
+    cue_rules = _subtitle_rules(form)
     try:
         check_task(model, form.task)
     except AudioError as error:
         raise ApiError(400, str(error), param="model", code="translation_unsupported") from None
+    if getattr(form, "include", None):
+        raise ApiError(
+            400,
+            "include[]=logprobs is not available: this server's Whisper keeps no per-token log-probabilities",
+            param="include[]",
+            code="unsupported_parameter",
+        )
+    stream = getattr(form, "stream", False)
+    if stream and form.response_format not in ("json", "text", "diarized_json"):
+        raise ApiError(400, "stream=true needs response_format json, text or diarized_json", param="stream")
     diarize = getattr(form, "diarize", False) or form.response_format == "diarized_json"
+    diarize = diarize or wants_diarization(form.model)
     names = getattr(form, "known_speaker_names", [])
-    diarize = diarize or bool(names)
+    references = getattr(form, "known_speaker_references", [])
+    diarize = diarize or bool(names) or bool(references)
     if diarize:
         try:
             check_diarization(model, True)
@@ -400,21 +488,62 @@ def transcribe_response(
         except AudioError as error:
             raise ApiError(400, str(error), param="model", code="diarization_unsupported") from None
     extra = {"diarize": True, "speakers": getattr(form, "speakers", None)} if diarize else {}
+    known = speaker_references.voices(names, references) if references else None
+    enrolled = diarize and getattr(form, "enrolled_speakers", True)
+    vocabulary = _vocabulary(getattr(form, "vocabulary", []))
+    vad, vad_options = _vad_settings(form)
+    options = dict(
+        language=form.language,
+        prompt=form.prompt if model.supports_prompt else None,
+        temperature=form.temperature if model.supports_temperature else None,
+        # Subtitle cues are cut at word times: computed when the model can give them.
+        word_timestamps=words or (cue_rules is not None and model.supports_word_timestamps),
+        task=form.task,
+        vad=vad,
+        vad_options=vad_options,
+        batch_size=form.batch_size,
+        **extra,
+    )
+    if stream:
+        # Decoded before the events start, so a bad or too long upload still gets its status.
+        with _upload_errors(filename, max_seconds):
+            samples = load_samples(data, model.input_sample_rate, max_seconds=max_seconds)
+        takes_hook = takes_keyword(model.transcribe, "on_segments")
+
+        def run(on_segments):
+            hook = {"on_segments": on_segments} if takes_hook else {}
+            transcript = transcribe_with(model, samples, vocabulary, None, **options, **hook)
+            return speaker_references.name_speakers(transcript, names, known, enrolled)
+
+        events = transcript_events(run, diarized=diarize)
+        return StreamingResponse(_drain(events), media_type="text/event-stream")
+    with _upload_errors(filename, max_seconds):
+        transcript = transcribe_with(model, data, vocabulary, max_seconds, **options)
+    speaker_references.name_speakers(transcript, names, known, enrolled)
+    return _transcript_answer(transcript, form.response_format, granularities, cue_rules)
+
+
+def _subtitle_rules(form) -> dict | None:
+    """format_transcript's subtitle keywords for srt and vtt (None for other formats, which
+    refuse the fields: a client asking for them would otherwise get no sign they were unused)."""
+    given = {
+        name: getattr(form, name, None)
+        for name in ("max_line_chars", "max_lines", "max_cue_seconds", "highlight_words")
+        if getattr(form, name, None) not in (None, False)
+    }
+    if form.response_format not in ("srt", "vtt"):
+        if given:
+            name = next(iter(given))
+            raise ApiError(400, f"{name} needs response_format srt or vtt", param=name)
+        return None
+    return given
+
+
+@contextlib.contextmanager
+def _upload_errors(filename: str | None, max_seconds: float | None):
+    """An upload that is too long or cannot be decoded, as the API's 413 or 400."""
     try:
-        transcript = transcribe_limited(
-            model,
-            data,
-            max_seconds,
-            language=form.language,
-            prompt=form.prompt if model.supports_prompt else None,
-            temperature=form.temperature if model.supports_temperature else None,
-            word_timestamps=words,
-            task=form.task,
-            vad=form.vad,
-            vad_options=VadOptions(threshold=form.vad_threshold, min_silence_ms=form.min_silence_ms),
-            batch_size=form.batch_size,
-            **extra,
-        )
+        yield
     except AudioTooLongError:
         label = f"The uploaded file {filename!r}" if filename else "The uploaded file"
         raise ApiError(
@@ -428,9 +557,43 @@ def transcribe_response(
         raise ApiError(
             400, f"{label} cannot be decoded: {error}", param="file", code="invalid_audio"
         ) from None
-    if names:
-        rename(transcript, names)
-    fmt = form.response_format
+
+
+def _vocabulary(field: list[str]):
+    """The stored vocabulary plus the request's ``vocabulary`` field; a bad entry is a 400 naming it."""
+    from ..vocabulary import for_run, from_field
+
+    try:
+        return for_run().merged(from_field(field))
+    except AudioError as error:
+        raise ApiError(400, f"vocabulary: {error}", param="vocabulary") from None
+
+
+def _vad_settings(form: TranscriptionForm) -> tuple[bool, VadOptions]:
+    """The VAD's settings: the extension fields, or OpenAI's chunking_strategy when it is sent.
+
+    "auto" is what this server does anyway (Silero VAD cuts the speech into windows); a
+    server_vad object's threshold, prefix padding and silence length become the VAD's.
+    """
+    options = VadOptions(threshold=form.vad_threshold, min_silence_ms=form.min_silence_ms)
+    strategy = getattr(form, "chunking_strategy", None)
+    if strategy is None:
+        return form.vad, options
+    if isinstance(strategy, ServerVadChunking):
+        changes = {}
+        if strategy.threshold is not None:
+            changes["threshold"] = min(max(strategy.threshold, 0.05), 0.95)
+        if strategy.silence_duration_ms is not None:
+            changes["min_silence_ms"] = max(strategy.silence_duration_ms, 100)
+        if strategy.prefix_padding_ms is not None:
+            changes["pad_ms"] = strategy.prefix_padding_ms
+        options = dataclasses.replace(options, **changes)
+    return True, options
+
+
+def _transcript_answer(transcript, fmt: str, granularities: set, cue_rules: dict | None = None) -> Response:
+    """The transcript in OpenAI's shape for fmt, with the content type that shape has."""
+    words = "word" in granularities
     if fmt == "transcript":
         return JSONResponse(transcript.to_dict())
     if fmt == "json":
@@ -444,10 +607,15 @@ def transcribe_response(
             body.pop("words", None)
         elif "words" not in body:
             body["words"] = []
+        if "segments" in body:
+            body["segments"] = complete_segments(body["segments"], transcript.segments)
         if transcript.duration is not None:
             body["usage"] = {"type": "duration", "seconds": math.ceil(transcript.duration)}
         return JSONResponse(body)
-    return PlainTextResponse(writers.format_transcript(transcript, fmt))
+    if fmt == "diarized_json":
+        return JSONResponse(writers.as_diarized_json(transcript))
+    text = writers.format_transcript(transcript, fmt, **(cue_rules or {}))
+    return Response(text, media_type=writers.MIME_TYPES[fmt])
 
 
 def _transcription_request_schema(form_class=TranscriptionForm) -> dict:

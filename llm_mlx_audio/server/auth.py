@@ -3,7 +3,9 @@
 A plain ASGI middleware rather than a FastAPI dependency, so no route (the OpenAPI
 document, unknown paths and WebSocket handshakes included) can be reached without the
 key. /health stays open so load balancers and scripts can probe a server they hold no
-key for. A browser cannot set headers on a WebSocket, so there the key may also come
+key for, and so do the read-only listings (GET /v1/models, /v1/audio/models,
+/v1/audio/voices): they name models and voices and run nothing, and Open WebUI asks for
+them without its key, falling back to OpenAI's stock names when refused. A browser cannot set headers on a WebSocket, so there the key may also come
 as OpenAI Realtime's subprotocol ``openai-insecure-api-key.KEY``.
 """
 
@@ -14,6 +16,7 @@ import hmac
 from .errors import ApiError, error_response
 
 OPEN_PATHS = frozenset({"/health"})
+OPEN_LISTINGS = frozenset({"/v1/models", "/v1/audio/models", "/v1/audio/voices"})
 SUBPROTOCOL_PREFIX = b"openai-insecure-api-key."
 
 
@@ -23,7 +26,7 @@ class ApiKeyMiddleware:
         self._keys = [api_key.encode()] + ([local_token.encode()] if local_token else [])
 
     async def __call__(self, scope, receive, send):
-        exempt = scope["type"] not in ("http", "websocket") or scope.get("path") in OPEN_PATHS
+        exempt = scope["type"] not in ("http", "websocket") or _open(scope)
         if exempt or self._authorised(scope):
             await self.app(scope, receive, send)
         elif scope["type"] == "websocket":
@@ -44,6 +47,13 @@ class ApiKeyMiddleware:
             if any([hmac.compare_digest(token, key) for key in self._keys]):
                 return True
         return False
+
+
+def _open(scope) -> bool:
+    path = scope.get("path")
+    if path in OPEN_PATHS:
+        return True
+    return scope["type"] == "http" and scope.get("method") in ("GET", "HEAD") and path in OPEN_LISTINGS
 
 
 def _offered_tokens(scope) -> list[bytes]:

@@ -142,6 +142,11 @@ def from_validation_errors(errors) -> ApiError:
     param = location[0] if location else None
     if first.get("type") == "json_invalid":
         return ApiError(400, "The request body is not valid JSON", code="invalid_json")
+    if first.get("type") == "extra_forbidden" and param:
+        # OpenAI refuses an unknown argument too: a field we cannot honour is never silently dropped.
+        return ApiError(
+            400, f"{param}: this server does not take this field", param=param, code="unknown_parameter"
+        )
     message = first.get("msg", "Invalid value")
     if param:
         message = f"{param}: {message}"

@@ -9,6 +9,7 @@ not make the server probe or load arbitrary folders.
 from __future__ import annotations
 
 import os
+import re
 
 from .. import registry
 from ..errors import UnknownModelError, WrongModelKindError
@@ -18,10 +19,34 @@ from .errors import ApiError
 
 # OpenAI's model names stand for the user's default model of their kind, so clients
 # written for OpenAI work unchanged. A real model or alias of the same name wins.
+# Dated snapshots (gpt-4o-mini-tts-2025-12-15) mean the same as their undated name.
 OPENAI_MODELS = {
     "speech": ("tts-1", "tts-1-hd", "gpt-4o-mini-tts"),
-    "transcription": ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"),
+    "transcription": (
+        "whisper-1",
+        "gpt-transcribe",
+        "gpt-4o-transcribe",
+        "gpt-4o-mini-transcribe",
+        "gpt-4o-transcribe-diarize",
+    ),
 }
+_DATED = re.compile(r"(?P<name>.+?)(?:-\d{4}-\d{2}-\d{2}|-preview(?:-\d{4}-\d{2}-\d{2})?)")
+
+
+def openai_name(kind: str, name: str | None) -> str | None:
+    """The undated OpenAI model name that name stands for (None if it is not one of kind's)."""
+    if not name:
+        return None
+    name = name.strip().lower()
+    match = _DATED.fullmatch(name)
+    base = match["name"] if match else name
+    return base if base in OPENAI_MODELS[kind] else None
+
+
+def wants_diarization(name: str | None) -> bool:
+    """Whether a request's model name asks for speakers (gpt-4o-transcribe-diarize and its snapshots)."""
+    base = openai_name("transcription", name)
+    return base is not None and base.endswith("-diarize")
 
 
 def resolve_model(kind: str, name: str | None):
@@ -34,10 +59,10 @@ def resolve_model(kind: str, name: str | None):
         return registry.find_model(kind, None)
     if _is_known(kind, name):
         return registry.find_model(kind, name)
-    if name in OPENAI_MODELS[kind]:
+    if openai_name(kind, name):
         return registry.find_model(kind, None)
     other = "transcription" if kind == "speech" else "speech"
-    if _is_known(other, name) or name in OPENAI_MODELS[other]:
+    if _is_known(other, name) or openai_name(other, name):
         raise WrongModelKindError(f"{name!r} is a {other} model, not a {kind} model")
     raise UnknownModelError(f"The {kind} model {name!r} does not exist here; GET /v1/models lists the models")
 

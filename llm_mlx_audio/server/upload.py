@@ -20,6 +20,7 @@ from python_multipart.multipart import FormParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from .errors import ApiError
+from .speaker_references import MAX_REFERENCE_BYTES
 
 # Room for the form fields and multipart framing around the file itself.
 FORM_OVERHEAD_BYTES = 256 * 1024
@@ -77,10 +78,10 @@ async def read_upload(request: Request, max_file_bytes: int) -> Upload:
     def on_field(field) -> None:
         count_part()
         name = _text(field.field_name)
-        if len(field.value or b"") > MAX_FIELD_BYTES and name != "file":
-            raise ApiError(
-                400, f"The form field {name[:40]!r} is longer than {MAX_FIELD_BYTES // 1024} KB", param=name
-            )
+        # a voice clip (a data URL) may be longer than any other field
+        most = MAX_REFERENCE_BYTES if name.startswith("known_speaker_references") else MAX_FIELD_BYTES
+        if len(field.value or b"") > most and name != "file":
+            raise ApiError(400, f"The form field {name[:40]!r} is longer than {most // 1024} KB", param=name)
         raw_fields.setdefault(name, []).append(field.value or b"")
 
     def on_file(file) -> None:

@@ -113,7 +113,7 @@ def test_a_server_with_an_api_key_still_serves_this_machines_commands(tiny_model
 
     process, url = serve_in_a_process(user_dir, "--api-key", "s3cret-key")
     try:
-        assert httpx.get(url + "/v1/models", timeout=10).status_code == 401
+        assert httpx.get(url + "/openapi.json", timeout=10).status_code == 401
         result = llm_subprocess("speak", "Hello.", "-o", str(tmp_path / "x.wav"), "--verbose")
         assert result.returncode == 0, result.stderr
         assert THROUGH in result.stderr

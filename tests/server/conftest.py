@@ -52,3 +52,21 @@ def client(base_url, user_dir):
 def clip():
     """Speech (a tone would be cut as silence by the VAD before it reached the model)."""
     return speech_wav("Good morning to you.")
+
+
+@pytest.fixture(scope="module")
+def whisper_base_url(shared_tiny_models, shared_user_dir, whisper_base):
+    """A server whose default transcription model is the real Whisper base (tiny-kitten speaks)."""
+    import llm  # noqa: F401
+
+    from llm_mlx_audio import catalog
+    from llm_mlx_audio.engine.importing import import_model
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LLM_USER_PATH", str(shared_user_dir))
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        import_model(whisper_base, name="whisper-base")
+        catalog.set_default("transcription", "whisper-base")
+    url, stop = start_server()
+    yield url
+    stop()

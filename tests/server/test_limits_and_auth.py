@@ -46,14 +46,25 @@ def test_upload_under_the_limit_is_transcribed(locked_url, user_dir, clip):
 
 
 def test_missing_api_key_is_401(locked_url, user_dir):
-    response = httpx.get(locked_url + "/v1/models")
+    response = httpx.post(locked_url + "/v1/audio/speech", json={"input": "Hello."})
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_api_key"
 
 
+def test_the_read_only_listings_answer_without_a_key_as_open_webui_asks(locked_url, user_dir):
+    for path in ("/v1/models", "/v1/audio/models", "/v1/audio/voices"):
+        response = httpx.get(locked_url + path)
+        assert response.status_code == 200, (path, response.text)
+    names = [model["id"] for model in httpx.get(locked_url + "/v1/audio/models").json()["data"]]
+    assert names
+    # Listings only: the same paths with another method, and everything that runs a model, need the key.
+    assert httpx.post(locked_url + "/v1/models").status_code == 401
+    assert httpx.post(locked_url + "/v1/audio/transcriptions").status_code == 401
+
+
 def test_wrong_api_key_raises_authentication_error(locked_url, user_dir):
     with pytest.raises(openai.AuthenticationError):
-        locked_client(locked_url, key="wrong").models.list()
+        locked_client(locked_url, key="wrong").audio.speech.create(model="tts-1", voice="alloy", input="Hi.")
 
 
 def test_api_key_is_needed_for_the_openapi_document_too(locked_url, user_dir):

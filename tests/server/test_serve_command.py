@@ -87,8 +87,10 @@ def test_a_key_on_the_command_line_is_served_with_a_warning_and_the_env_one_with
             del os.environ["MY_SERVER_KEY"]
         try:
             key = "visible-key" if warned else "hidden-key"
-            assert httpx.get(url + "/v1/models", timeout=10).status_code == 401
-            authorised = httpx.get(url + "/v1/models", headers={"authorization": f"Bearer {key}"}, timeout=10)
+            assert httpx.get(url + "/openapi.json", timeout=10).status_code == 401
+            authorised = httpx.get(
+                url + "/openapi.json", headers={"authorization": f"Bearer {key}"}, timeout=10
+            )
             assert authorised.status_code == 200
         finally:
             process.send_signal(signal.SIGTERM)

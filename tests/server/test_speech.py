@@ -273,3 +273,54 @@ def test_body_that_is_not_json_is_a_bad_request(base_url, user_dir):
     )
     assert response.status_code == 400
     assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+# -- speech streams by default, pcm at 24 kHz (issue 24) ------------------------------
+
+
+def test_speech_without_stream_format_streams_the_same_bytes_as_stream_format_audio(base_url, user_dir):
+    body = {"model": "tts-1", "input": SENTENCES, "voice": "alloy", "response_format": "wav"}
+    with httpx.stream("POST", base_url + "/v1/audio/speech", json=body, timeout=120) as response:
+        assert response.status_code == 200
+        assert "content-length" not in response.headers  # a chunked body, sent as it is made
+        assert response.headers.get("transfer-encoding") == "chunked"
+        default = response.read()
+    audio = httpx.post(base_url + "/v1/audio/speech", json={**body, "stream_format": "audio"}, timeout=120)
+    assert default == audio.content
+    assert len(decode.decode_audio(default, 16000)) > 3 * 1600
+
+
+def test_speech_pcm_says_24_khz_as_openai_documents_it(client):
+    pcm = speak(client, response_format="pcm", input="Rate check.")
+    assert pcm.response.headers["x-sample-rate"] == "24000"
+
+
+def test_pcm_from_a_model_at_another_rate_is_resampled_to_24_khz():
+    import numpy as np
+
+    from llm_mlx_audio.models import Audio
+    from llm_mlx_audio.server.app import _encode_stream
+
+    rate = 16000
+    tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(rate) / rate)).astype(np.float32)
+    chunks = iter([Audio(tone[rate // 2 :], rate)])
+    data = b"".join(_encode_stream(Audio(tone[: rate // 2], rate), chunks, "pcm"))
+    samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32767
+    assert abs(len(samples) - 24000) <= 48  # one second at 24 kHz, give or take the filter's edge
+    spectrum = np.abs(np.fft.rfft(samples[2400:-2400]))
+    peak_hz = np.argmax(spectrum) * 24000 / len(samples[2400:-2400])
+    assert abs(peak_hz - 440) < 5  # the same tone: resampled, not replayed at the wrong speed
+
+
+def test_speech_refuses_an_unknown_field_by_name(base_url, user_dir):
+    body = {"model": "tts-1", "input": "Hi.", "voice": "alloy", "lang_code": "a"}
+    response = httpx.post(base_url + "/v1/audio/speech", json=body)
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "lang_code"
+
+
+def test_dated_speech_model_names_mean_the_default(client):
+    response = client.audio.speech.create(
+        model="gpt-4o-mini-tts-2025-12-15", voice="alloy", input="Dated name.", response_format="wav"
+    )
+    assert response.content[:4] == b"RIFF"

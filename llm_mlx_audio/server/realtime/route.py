@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, WebSocket
 
+from .conversation import Responder
 from .events import RealtimeError, error_event
 from .session import Session
 from .settings import Settings
@@ -41,7 +42,10 @@ def install(app: FastAPI, max_sessions: int = DEFAULT_MAX_SESSIONS) -> None:
                 type="transcription" if transcription else "realtime", transcribe=transcription
             )
             settings.model = model
-            await Session(websocket, settings, beta=transcription).run()
+            session = Session(websocket, settings, beta=transcription)
+            if not transcription:
+                session.responder = Responder(session)
+            await session.run()
         finally:
             active["sessions"] -= 1
 

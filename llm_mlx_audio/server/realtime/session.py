@@ -4,10 +4,9 @@ The receive loop handles client events one at a time, in order (an append's VAD 
 on the MLX thread through a worker thread, so the event loop never blocks).
 Committed audio goes to a per-session queue that one task transcribes in order, so
 ``...transcription.completed`` events come in the order the speech was committed
-while the next utterance is already being heard. ``responder`` is where a
-conversation session's answering model plugs in; until one is set (conversation
-sessions are not served yet), a turn is only transcribed, and response events get
-an ``unknown_event`` error.
+while the next utterance is already being heard. ``responder`` is a conversation
+session's answering side (conversation.py): it gets each transcribed turn, the
+response events, and word of speech that starts while it answers.
 
 Everything a session holds is released the moment the client goes: its queue is
 dropped, work in flight stops at its next decoder step (``registry.cancel_when``),

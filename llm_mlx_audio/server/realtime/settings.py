@@ -29,6 +29,9 @@ class TurnDetection:
     threshold: float = 0.5
     prefix_padding_ms: int = 300
     silence_duration_ms: int = 500
+    #: Conversation sessions: a finished turn is answered at once; speech during an answer stops it.
+    create_response: bool = True
+    interrupt_response: bool = True
 
 
 @dataclasses.dataclass
@@ -48,6 +51,8 @@ class Settings:
     voice: str | None = None
     tools: list[str] = dataclasses.field(default_factory=list)
     output_rate: int = DEFAULT_RATE
+    #: ["audio"] (speech, with its transcript) or ["text"].
+    output_modalities: list[str] = dataclasses.field(default_factory=lambda: ["audio"])
 
 
 def updated(settings: Settings, session: dict, beta: bool = False) -> Settings:
@@ -158,6 +163,11 @@ def _turn_detection(value, param: str) -> TurnDetection | None:
         if isinstance(number, bool) or not isinstance(number, int | float) or not low <= number <= high:
             raise RealtimeError(f"{param}.{key} must be from {low} to {high}", param=f"{param}.{key}")
         setattr(detection, key, type(getattr(detection, key))(number))
+    for key in ("create_response", "interrupt_response"):
+        if value.get(key) is not None:
+            if not isinstance(value[key], bool):
+                raise RealtimeError(f"{param}.{key} must be true or false", param=f"{param}.{key}")
+            setattr(detection, key, value[key])
     return detection
 
 
@@ -179,6 +189,9 @@ def _conversation(settings: Settings, session: dict) -> None:
     if "format" in output:
         rate = _input_rate(output["format"], "session.audio.output.format")
         settings.output_rate = rate
+    for key in ("output_modalities", "modalities"):
+        if session.get(key) is not None:
+            settings.output_modalities = _modalities(session[key], f"session.{key}")
     tools = session.get("tools")
     if tools is not None:
         if not isinstance(tools, list):
@@ -190,6 +203,13 @@ def _conversation(settings: Settings, session: dict) -> None:
                 raise RealtimeError("each tool needs a name", param=f"session.tools[{index}]")
             names.append(name)
         settings.tools = names
+
+
+def _modalities(value, param: str) -> list[str]:
+    """["audio"] or ["text"] (the beta's ["text", "audio"] means audio, with its transcript)."""
+    if not isinstance(value, list) or not value or not set(value) <= {"text", "audio"}:
+        raise RealtimeError(f"{param} must be ['audio'] or ['text']", param=param)
+    return ["audio"] if "audio" in value else ["text"]
 
 
 def session_object(settings: Settings, session_id: str) -> dict:
@@ -211,8 +231,8 @@ def session_object(settings: Settings, session_id: str) -> dict:
         if detection is None
         else {
             "type": "server_vad",
-            "create_response": settings.type == "realtime",
             **dataclasses.asdict(detection),
+            "create_response": settings.type == "realtime" and detection.create_response,
         },
     }
     session = {"id": session_id, "type": settings.type, "audio": {"input": audio_input}, "include": []}
@@ -223,7 +243,7 @@ def session_object(settings: Settings, session_id: str) -> dict:
             object="realtime.session",
             model=settings.model,
             instructions=settings.instructions or "",
-            output_modalities=["audio"],
+            output_modalities=list(settings.output_modalities),
             tools=[{"type": "function", "name": name} for name in settings.tools],
         )
         session["audio"]["output"] = {

@@ -11,8 +11,8 @@ names given, in that order (more speakers than names: the rest keep their labels
 
 from __future__ import annotations
 
-from .errors import AudioError
-from .models import Segment, Transcript
+from ..errors import AudioError
+from ..models import Segment, Transcript
 
 
 def parse_names(names: str | None, speakers: int | None) -> list[str]:
@@ -29,8 +29,12 @@ def check_names(listed: list[str], speakers: int | None) -> list[str]:
     return listed
 
 
-def label(transcript: Transcript, turns, keep_words: bool = True) -> Transcript:
-    """The transcript with a speaker on every segment and word; turns: [Turn(start, end, speaker)]."""
+def label(transcript: Transcript, turns, keep_words: bool = True, vectors=None) -> Transcript:
+    """The transcript with a speaker on every segment and word; turns: [Turn(start, end, speaker)].
+
+    vectors ({turn speaker: mean voice vector}, from the diarizer) become
+    ``transcript.speaker_vectors`` by label, for matching enrolled voices.
+    """
     if not turns:
         for segment in transcript.segments:
             segment.speaker = None
@@ -58,6 +62,8 @@ def label(transcript: Transcript, turns, keep_words: bool = True) -> Transcript:
             segment.words = []
     transcript.segments = segments
     transcript.speakers = [labels[index] for index in order]
+    if vectors is not None:
+        transcript.speaker_vectors = {labels[i]: vectors[i] for i in order if i in vectors}
     return transcript
 
 
@@ -137,13 +143,26 @@ def _speaker_of(start: float, end: float, turns) -> int:
 
 
 def rename(transcript: Transcript, names) -> Transcript:
-    """SPEAKER_1, SPEAKER_2... replaced by the given names, in order of first appearance."""
-    mapping = {old: _label(i, names) for i, old in enumerate(transcript.speakers)}
+    """SPEAKER_1, SPEAKER_2... replaced by the given names, in order of first appearance.
+
+    Speakers already named by their voice (``speaker_matches`` with a name) keep it: the
+    names go to the others, in order.
+    """
+    matched = {label for label, match in transcript.speaker_matches.items() if match.get("name")}
+    unnamed = [old for old in transcript.speakers if old not in matched]
+    mapping = {old: old for old in matched} | {old: _label(i, names) for i, old in enumerate(unnamed)}
+    return relabel(transcript, mapping)
+
+
+def relabel(transcript: Transcript, mapping: dict) -> Transcript:
+    """Every label old replaced by mapping[old] (segments, words, speakers, matches, vectors)."""
     for segment in transcript.segments:
         if segment.speaker is not None:
             segment.speaker = mapping.get(segment.speaker, segment.speaker)
         for word in segment.words:
             if word.speaker is not None:
                 word.speaker = mapping.get(word.speaker, word.speaker)
-    transcript.speakers = [mapping[old] for old in transcript.speakers]
+    transcript.speakers = [mapping.get(old, old) for old in transcript.speakers]
+    transcript.speaker_matches = {mapping.get(k, k): v for k, v in transcript.speaker_matches.items()}
+    transcript.speaker_vectors = {mapping.get(k, k): v for k, v in transcript.speaker_vectors.items()}
     return transcript
