@@ -46,6 +46,20 @@ def spoken(shared_user_dir, whisper_base):
 
 
 @pytest.mark.stock_path
+def test_the_stock_kokoro_path_times_the_words_of_the_users_text(user_dir):
+    """The code Metal runs (mlx-audio's own Kokoro, the CPU speed-ups off in the stock lane)
+    gives word times too. The long Whisper comparison below runs on the CPU path only: in
+    the stock lane it made CI's stock pass take 22 minutes."""
+    import llm_mlx_audio
+
+    audio = llm_mlx_audio.get_speech_model().speak(SHORT)
+    words = audio.words
+    assert words and SHORT[words[0].char_start : words[0].char_end] == "Bold" == words[0].word
+    starts = [w.start for w in words]
+    assert starts == sorted(starts) and all(w.end > w.start for w in words)
+    assert words[-1].end <= audio.duration + 0.05
+
+
 def test_caption_times_agree_with_whisper_word_timestamps(spoken):
     audio, heard = spoken
     differences = compare(audio.words, heard)
