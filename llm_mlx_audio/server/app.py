@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
-import json
 import math
 from collections.abc import Iterator
 from typing import Literal
@@ -63,6 +62,7 @@ from .errors import ApiError, from_validation_errors, install_error_handlers, lo
 from .names import choose_voice, model_card, models_of, resolve_model, wants_diarization
 from .openai_segments import complete_segments
 from .realtime import route as realtime
+from .sse import SPEECH_DONE, sse
 from .transcript_stream import transcript_events
 from .upload import read_upload
 
@@ -408,12 +408,8 @@ def _sse_events(encoded: Iterator[bytes]) -> Iterator[bytes]:
         for data in encoded:
             if data:
                 event = {"type": "speech.audio.delta", "audio": base64.b64encode(data).decode("ascii")}
-                yield f"data: {json.dumps(event)}\n\n".encode()
-        done = {
-            "type": "speech.audio.done",
-            "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0},
-        }
-        yield f"data: {json.dumps(done)}\n\n".encode()
+                yield sse(event)
+        yield sse(SPEECH_DONE)
     finally:
         encoded.close()
 

@@ -12,12 +12,12 @@ at 2..6, a URL one word though its host is said. Without stream_format the answe
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator
 
 from ..errors import AudioError
 from ..models import Audio, Word
 from .errors import ApiError
+from .sse import SPEECH_DONE, sse
 
 
 def word_dicts(words: list[Word], offset: float = 0.0) -> list[dict]:
@@ -98,11 +98,7 @@ def _events(encoded: Iterator[bytes], pending: list[list[dict]], rate: int | Non
                 }
                 if rate:
                     event["sample_rate"] = rate
-                yield f"data: {json.dumps(event)}\n\n".encode()
-        done = {
-            "type": "speech.audio.done",
-            "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0},
-        }
-        yield f"data: {json.dumps(done)}\n\n".encode()
+                yield sse(event)
+        yield sse(SPEECH_DONE)
     finally:
         encoded.close()

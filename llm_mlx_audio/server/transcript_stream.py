@@ -15,7 +15,6 @@ step (registry.cancel_when).
 
 from __future__ import annotations
 
-import json
 import math
 import queue
 import threading
@@ -25,6 +24,7 @@ from .. import registry
 from ..errors import AudioError, JobCancelled
 from ..models import Segment, Transcript
 from .errors import log
+from .sse import sse
 
 #: Whisper's encoder makes 50 positions per second of audio: the input's "audio tokens".
 AUDIO_TOKENS_PER_SECOND = 50
@@ -62,7 +62,7 @@ def transcript_events(
                     delta = _delta(segment.text, first=not sent)
                     if delta:
                         sent.append(delta)
-                        yield _event({"type": "transcript.text.delta", "delta": delta})
+                        yield sse({"type": "transcript.text.delta", "delta": delta})
             elif kind == "done":
                 yield from _finish(value, "".join(sent), diarized)
                 return
@@ -70,7 +70,7 @@ def transcript_events(
                 message = str(value) if isinstance(value, AudioError) else "The transcription failed"
                 if not isinstance(value, AudioError):
                     log.error("Streamed transcription failed: %r", value)
-                yield _event({"type": "error", "error": {"message": message, "type": "server_error"}})
+                yield sse({"type": "error", "error": {"message": message, "type": "server_error"}})
                 return
             else:
                 return
@@ -81,13 +81,13 @@ def transcript_events(
 def _finish(transcript: Transcript, streamed: str, diarized: bool) -> Iterator[bytes]:
     text = transcript.text
     if not streamed and text:
-        yield _event({"type": "transcript.text.delta", "delta": text})
+        yield sse({"type": "transcript.text.delta", "delta": text})
     elif text.startswith(streamed) and len(text) > len(streamed):
         # Corrections applied after decoding can lengthen the text: send what differs.
-        yield _event({"type": "transcript.text.delta", "delta": text[len(streamed) :]})
+        yield sse({"type": "transcript.text.delta", "delta": text[len(streamed) :]})
     if diarized:
         for number, segment in enumerate(transcript.segments):
-            yield _event(
+            yield sse(
                 {
                     "type": "transcript.text.segment",
                     "id": f"seg_{number:03d}",
@@ -97,7 +97,7 @@ def _finish(transcript: Transcript, streamed: str, diarized: bool) -> Iterator[b
                     "text": segment.text,
                 }
             )
-    yield _event({"type": "transcript.text.done", "text": text, "usage": usage(transcript)})
+    yield sse({"type": "transcript.text.done", "text": text, "usage": usage(transcript)})
 
 
 def usage(transcript: Transcript) -> dict:
@@ -119,7 +119,3 @@ def _delta(text: str, first: bool) -> str:
     if not text:
         return ""
     return text if first else " " + text
-
-
-def _event(data: dict) -> bytes:
-    return f"data: {json.dumps(data)}\n\n".encode()
