@@ -142,7 +142,11 @@ def test_speech_over_the_answer_stops_it_and_is_the_next_turn(setup, tmp_path):
     out, err = result.stdout.decode(), result.stderr.decode()
     assert result.returncode == 0, err
     assert sum(line.startswith("you: ") for line in out.splitlines()) == 2, out
-    assert out.count("[interrupted]") == 1, out + err
+    # Speech over an answer stops it, and an answer the server cancels (the next turn came
+    # first) is shown stopped too. On a loaded machine the second prompt can be heard before
+    # the first answer has even started: then nothing was stopped, and nothing may say so.
+    stopped = "speech started (answering: True)" in err or "response cancelled" in err
+    assert out.count("[interrupted]") == (1 if stopped else 0), out + err
 
     logs(env, at_least=before + 2)
     time.sleep(1)  # and no more come
