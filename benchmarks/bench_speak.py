@@ -17,7 +17,7 @@ inside both timings. Voice jm_kumo, speed 1.
   warm-up sentence), medians over runs; each engine in its own child (peak RSS = VmHWM).
 * whole command: `llm speak "<two sentences>" -o out.wav` against a script doing the
   same with onnxruntime (process start, imports, load, G2P, synthesis, wav file), the
-  text cut into the same pieces (llm_mlx_audio.text.sentences.chunk_text).
+  text cut into the same pieces (one sentence each: llm_mlx_audio.text.sentences.split_sentences).
 
 The audio lengths of both engines are printed: equal lengths show equal work.
 """
@@ -140,10 +140,10 @@ def child_anchor_command(text, onnx_path, model_dir, output):
     """The anchor's whole command: speak text into a wav file."""
     import numpy as np
 
-    from llm_mlx_audio.text.sentences import chunk_text
+    from llm_mlx_audio.text.sentences import split_sentences
 
     engine = OnnxKokoro(onnx_path, model_dir)
-    audio = np.concatenate([engine.synthesize(piece) for piece in chunk_text(text)])
+    audio = np.concatenate([engine.synthesize(piece) for piece in split_sentences(text)])
     from llm_mlx_audio.audio.encode import encode_audio
 
     Path(output).write_bytes(encode_audio(audio, 24000, "wav"))

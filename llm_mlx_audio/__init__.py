@@ -45,8 +45,10 @@ def get_transcription_model(name=None) -> TranscriptionModel:
 
 def stream_speech(model, pieces, voice=None, speed=1.0, language=None, normalize=True):
     """Iterator of text pieces in (LLM tokens, lines...), iterator of Audio chunks out:
-    each sentence is synthesized as soon as it is complete. normalize=False speaks
-    the text as given instead of reading it as Markdown."""
+    sentences are synthesized as soon as they are complete, in the same pieces as the
+    whole text (so the audio is the whole text's). Kokoro's chunks carry their words,
+    each with its place in all the pieces joined. normalize=False speaks the text as
+    given instead of reading it as Markdown."""
     from .streaming import stream_speech as stream
 
     return stream(model, pieces, voice=voice, speed=speed, language=language, normalize=normalize)

@@ -210,7 +210,10 @@ class SpeechModel(_AudioModel):
         speed: float,
         language: str | None,
     ) -> Iterator[Audio]:
-        """Yield audio chunks, in order, as they are made. Subclasses implement this."""
+        """Yield audio chunks, in order, as they are made. Subclasses implement this.
+
+        text is a few whole sentences (iter_speech cuts longer texts), already read aloud
+        as the user asked: say it as it is."""
         raise NotImplementedError
 
     def resolve_voice(self, voice: str | None) -> str | None:
@@ -260,8 +263,16 @@ class SpeechModel(_AudioModel):
             text = prepare(text)
             if not text.strip():
                 raise AudioError("No text to speak: the input is only code, emoji or markup")
-        chunks = self.stream_speech(text, voice=voice, speed=speed, language=language)
-        yield from _placed_in(chunks, source, normalize)
+        yield from _placed_in(self._pieces(text, voice, speed, language), source, normalize)
+
+    def _pieces(self, text: str, voice, speed: float, language) -> Iterator[Audio]:
+        """The model's audio for text, a few sentences at a time (text/sentences.py's
+        speech_pieces), so the first audio comes after one piece and a whole text is said
+        exactly as `llm speak --stream` says it."""
+        from .text.sentences import speech_pieces, split_sentences
+
+        for group in speech_pieces(split_sentences(text)):
+            yield from self.stream_speech(" ".join(group), voice=voice, speed=speed, language=language)
 
     def speak(
         self,

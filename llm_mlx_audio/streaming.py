@@ -2,8 +2,9 @@
 rest is being written.
 
 `llm "tell a story" | llm speak --stream --play` reads the pipe as bytes come in,
-releases each sentence once it is known to be complete, synthesizes it on the MLX
-thread and hands its audio on at once. Text that arrives during synthesis waits in
+releases each sentence once it is known to be complete, and as soon as the sentences
+make a piece (one sentence, or short ones together: text/sentences.py's speech_pieces)
+synthesizes it on the MLX thread and hands its audio on at once. Text that arrives during synthesis waits in
 the pipe's buffer, so reading and speaking overlap without another thread.
 """
 
@@ -16,7 +17,7 @@ from typing import IO
 
 from .models import Audio, SpeechModel
 from .text import prepare_stream
-from .text.sentences import stream_sentences
+from .text.sentences import join_piece, speech_pieces, stream_sentences
 
 
 def stream_speech(
@@ -32,18 +33,38 @@ def stream_speech(
 
     With normalize the pieces are read as Markdown that is still arriving: the same
     words as the whole text would give, each sentence released as soon as it is settled.
-    ``speak`` turns one settled sentence into audio (default: the model, here); `llm
-    speak --stream` passes one that asks the warm server first.
+    They are said in the groups the whole text is said in (speech_pieces), so the audio
+    is the whole text's. ``speak`` turns one group into audio (default: the model, here);
+    `llm speak --stream` passes one that asks the warm server first. Chunks of models
+    that time their words carry them as the whole text's would: each word as the input
+    wrote it, its span in all the pieces joined (see models.Word).
     """
+    read: list[str] = []
+
+    def reading(pieces):
+        for piece in pieces:
+            read.append(piece)
+            yield piece
+
+    sentences = reading(pieces)
     if normalize:
-        pieces = prepare_stream(pieces)
+        sentences = prepare_stream(sentences)
     if speak is None:
 
         def speak(sentence):
             return model.iter_speech(sentence, voice=voice, speed=speed, language=language, normalize=False)
 
-    for sentence in stream_sentences(pieces):
-        yield from speak(sentence)
+    cursor = 0  # where the next word is looked for in the text said so far
+    for group in speech_pieces(stream_sentences(sentences)):
+        for chunk in speak(join_piece(group)):
+            if chunk.words is not None:
+                from .text.spans import WordSpans, spoken_map
+
+                spans = WordSpans(spoken_map("".join(read), normalize))
+                spans.cursor = cursor
+                chunk.words = spans.place(chunk.words)
+                cursor = spans.cursor
+            yield chunk
 
 
 def read_incrementally(stream: IO[bytes], block: int = 4096) -> Iterator[str]:

@@ -30,7 +30,7 @@ MARKDOWN_ANSWERS = [
     "___\n\nThat is _all_ you need. 🎉",
 ]
 
-# About two minutes of plain prose when spoken.
+# A little over two minutes of plain prose when spoken.
 PLAIN_TEXT = (
     "The old lighthouse stood at the edge of the harbour for nearly two hundred years. Every evening "
     "the keeper climbed the narrow stairs, trimmed the wick, and watched the beam sweep across the "
@@ -48,7 +48,12 @@ PLAIN_TEXT = (
     "is still lit in the top window, in memory of the girl who kept it burning. Children from the "
     "school visit every spring and draw pictures of the tower, the waves and the ships. The best of "
     "them hang in the hallway, beside a photograph of the keeper and his daughter standing proudly "
-    "at the door on a bright summer morning long ago."
+    "at the door on a bright summer morning long ago. The girl grew up to become a teacher in the "
+    "same village, and she told the story of the storm to every class she taught. Her pupils "
+    "remembered the details for the rest of their lives: the candle in the window, the cold stone "
+    "steps, and the boats coming home one by one through the rain. When she retired, the village "
+    "named the little square beside the harbour after her, and a new bench was placed there, facing "
+    "the sea, so that anyone who sat on it could watch the light."
 )
 
 

@@ -41,7 +41,8 @@ def test_first_audio_arrives_before_the_writer_has_finished(tiny_models):
     received, stop = [], threading.Event()
     reader = threading.Thread(target=read_available, args=(speaker.stdout, received, stop))
     reader.start()
-    writer.stdin.write("The first sentence is complete.\n")
+    # A piece of speech holds at least 60 characters (text/sentences.py's speech_pieces).
+    writer.stdin.write("The first sentence is complete, and long enough to be said alone.\n")
     writer.stdin.flush()
     deadline = time.monotonic() + 120
     while not received and time.monotonic() < deadline:
@@ -130,7 +131,11 @@ def test_python_api_streams_text_in_and_audio_out(tiny_models):
     import llm_mlx_audio
 
     model = llm_mlx_audio.get_speech_model()
-    pieces = iter(["Hello th", "ere. How a", "re you? Fine", " thanks."])
+    text = (
+        "Hello there, this first sentence is long enough to be said on its own. "
+        "How are you? Fine, thanks, and this makes the second piece long enough too. Bye."
+    )
+    pieces = iter([text[i : i + 9] for i in range(0, len(text), 9)])
     chunks = list(llm_mlx_audio.stream_speech(model, pieces))
-    assert len(chunks) >= 3
+    assert len(chunks) == 3  # "Bye." is said alone: the text ended before it made 60 characters
     assert all(c.sample_rate == 24000 and len(c.samples) > 0 for c in chunks)

@@ -6,8 +6,8 @@ and the words are the user's, with their place in the input (text/spans.py): "**
 said. srt and vtt cues are cut by the transcript writers' subtitle rules (audio/subtitles.py).
 
 With --stream the captions file is rewritten (whole, by rename) after every chunk of audio,
-so it grows with the speech and is never half-written; the last write maps every word
-against the whole input, as the whole-text path does.
+so it grows with the speech and is never half-written. The whole text is spoken one sentence
+at a time too (engine/models.py), so the streamed captions are the whole text's, times and all.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class Captions:
         self._written = False
 
     def reading(self, pieces: Iterable[str]) -> Iterator[str]:
-        """The input pieces, kept as they pass (--stream: the words are placed in all of it)."""
+        """The input pieces, kept as they pass (--stream: the text the captions quote)."""
         for piece in pieces:
             self.source += piece
             yield piece
@@ -82,36 +82,24 @@ class Captions:
     def recording(self, chunks: Iterator, text: str | None = None, model_id: str = "") -> Iterator:
         """The chunks unchanged; their words collected and written when the audio ends.
 
-        Whole texts come with their words already placed in ``text``; streamed sentences
-        with the model's words, placed here in the input read so far.
+        The chunks' words are already placed in the input (``text``, or with --stream the
+        pieces read: streaming.stream_speech places them as it goes).
         """
-        from ..text.spans import WordSpans, caption_words, spoken_map
-
         if text is not None:
             self.source = text
         model_id = model_id or self.model_id
-        words, spoken, offset, cursor = [], [], 0.0, 0
+        words, offset = [], 0.0
         try:
             for chunk in chunks:
                 if chunk.words is None:
                     raise AudioError(NO_DURATIONS.format(model=model_id))
-                shifted = [_shifted(w, offset) for w in chunk.words]
+                words += [_shifted(w, offset) for w in chunk.words]
                 offset += chunk.duration
-                if self.stream:
-                    spans = WordSpans(spoken_map(self.source, self.normalize))
-                    spans.cursor = cursor
-                    words += spans.place(shifted)
-                    cursor = spans.cursor
-                    spoken += shifted
-                else:
-                    words += shifted
                 yield chunk
                 if self.stream:
                     self._write(words, offset)
             if not offset:
                 return  # no audio: the caller says so, and there are no captions to write
-            if self.stream:
-                words = caption_words(self.source, spoken, self.normalize)
             self._write(words, offset)
         except BaseException:
             if self.stream and self._written:

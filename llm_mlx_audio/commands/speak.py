@@ -108,8 +108,8 @@ def speak(
         if server is None:
             speech_model.warm_up()  # load while the first sentence is still being written
 
-        def speak_sentence(sentence):
-            return _warm_or_local(speech_model, sentence, voice, speed, language, False, server, True, timed)
+        def speak_piece(piece):
+            return _warm_or_local(speech_model, piece, voice, speed, language, False, server, True, timed)
 
         pieces = read_incrementally(sys.stdin.buffer)
         chunks = stream_speech(
@@ -119,7 +119,7 @@ def speak(
             speed=speed,
             language=language,
             normalize=not raw,
-            speak=speak_sentence,
+            speak=speak_piece,
         )
     else:
         chunks = _warm_or_local(speech_model, text, voice, speed, language, not raw, server, words=timed)
@@ -133,7 +133,7 @@ def _warm_or_local(speech_model, text, voice, speed, language, normalize, server
 
     Validated here first, so errors read the same either way; if the server cannot take
     the work before any audio has come back, it is done here after all. A ``piece`` of
-    a stream (one sentence) may have nothing to say; a whole text may not. A text longer
+    a stream (a few sentences) may have nothing to say; a whole text may not. A text longer
     than one server request takes is made here.
     """
     from ..server import MAX_SPEECH_INPUT

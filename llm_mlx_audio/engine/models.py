@@ -16,7 +16,6 @@ from pathlib import Path
 
 from ..errors import AudioError
 from ..models import Audio, SpeechModel, TranscriptionModel, load_samples
-from ..text.sentences import chunk_text
 from . import detection, inference, loading
 from .pool import estimate_size, get_pool
 
@@ -111,15 +110,24 @@ class MlxSpeechModel(_MlxModel, SpeechModel):
             language = language or voice_language or "en-us"
         return language, voice or self.default_voice(language)
 
+    def _pieces(self, text, voice, speed, language) -> Iterator[Audio]:
+        """The pieces under one lease of the model: it stays loaded between them, and a
+        server counts the request as working until its last piece (a slow reader's stream)."""
+        with self._use():
+            yield from super()._pieces(text, voice, speed, language)
+
     def stream_speech(self, text, *, voice, speed, language) -> Iterator[Audio]:
+        """One piece (a few sentences: SpeechModel.iter_speech cuts the text), in one call.
+
+        Kokoro's pause before each piece is shortened (engine/word_timing.py) so that the
+        pieces of a long text do not drift apart."""
         language, voice = self.language_and_voice(text, voice, language)
         with self._use() as loaded:
             from .thread import get_mlx_thread
 
-            for chunk in chunk_text(text):
-                yield from get_mlx_thread().stream(
-                    inference.generate_speech, loaded, chunk, voice, speed, language
-                )
+            yield from get_mlx_thread().stream(
+                inference.generate_speech, loaded, text, voice, speed, language
+            )
 
 
 class MlxTranscriptionModel(_MlxModel, TranscriptionModel):

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Iterator
 
 MAX_SENTENCE_CHARS = 300
+#: A piece of speech (what the model says in one go) holds sentences up to at least this.
+MIN_PIECE_CHARS = 60
 
 _TERMINATORS = ".!?…。！？"
 _CLOSERS = "\"'”’)]}»"
@@ -75,19 +77,30 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]
     return sentences
 
 
-def chunk_text(text: str, max_chars: int = 400) -> list[str]:
-    """Sentences grouped into pieces of up to max_chars, for whole-text synthesis."""
-    chunks: list[str] = []
-    current = ""
-    for sentence in split_sentences(text, max_chars=max_chars):
-        if current and len(current) + 1 + len(sentence) > max_chars:
-            chunks.append(current)
-            current = sentence
-        else:
-            current = f"{current} {sentence}" if current else sentence
-    if current:
-        chunks.append(current)
-    return chunks
+def speech_pieces(sentences: Iterable[str], min_chars: int = MIN_PIECE_CHARS) -> Iterator[list[str]]:
+    """Sentences in the groups a speech model says in one go, each yielded once complete.
+
+    A group ends with the sentence that brings it to min_chars, so it depends only on the
+    sentences, never on when they arrive: `llm speak --stream` cuts a text exactly as the
+    whole text is cut, and the two say the same (same audio, same captions). A group made
+    again from its own sentences is itself. Short lines ("Packing list.", "Item, Why.")
+    are not said alone: Kokoro pauses ~0.5 s around every piece and reads a lone
+    two-word line less clearly (benchmarks/bench_sentence_synthesis.py).
+    """
+    group: list[str] = []
+    for sentence in sentences:
+        group.append(sentence)
+        if len(" ".join(group)) >= min_chars:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def join_piece(sentences: list[str]) -> str:
+    """A group of sentences as text that splits back into exactly those sentences (a blank
+    line always ends a sentence), for handing a streamed piece to a model or a server."""
+    return "\n\n".join(sentences)
 
 
 class SentenceStream:

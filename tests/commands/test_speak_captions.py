@@ -106,7 +106,9 @@ def test_speak_writes_srt_vtt_and_json_captions_of_the_users_words(user_dir, tmp
 
 
 def test_streamed_captions_are_the_whole_texts_captions(user_dir, tmp_path):
-    text = MARKDOWN_ANSWERS[0]
+    """Whole or streamed, the text is said in the same pieces: the same audio, the same
+    captions, times and all."""
+    text = "\n\n".join(MARKDOWN_ANSWERS)
     whole = tmp_path / "whole.json"
     assert run_llm("speak", text, "-o", str(tmp_path / "w.wav"), "--captions", str(whole)).exit_code == 0
     streamed = tmp_path / "streamed.json"
@@ -122,19 +124,25 @@ def test_streamed_captions_are_the_whole_texts_captions(user_dir, tmp_path):
         env=env,
     )
     assert result.returncode == 0, result.stderr
-    whole_words, streamed_words = (
-        json.loads(whole.read_text())["words"],
-        json.loads(streamed.read_text())["words"],
+    streamed_captions = json.loads(streamed.read_text())
+    assert len(streamed_captions["words"]) > 50
+    assert streamed_captions == json.loads(whole.read_text())
+    assert (
+        abs(streamed_captions["duration"] - len(decode_audio(str(tmp_path / "s.wav"), 24000)) / 24000) < 0.01
     )
-    assert [(w["word"], w["char_start"], w["char_end"]) for w in streamed_words] == [
-        (w["word"], w["char_start"], w["char_end"]) for w in whole_words
-    ]
-    # Spoken sentence by sentence the audio is not the whole text's (each sentence has its own
-    # pauses), so the times are checked against the streamed audio itself.
-    data = json.loads(streamed.read_text())
-    starts = [w["start"] for w in streamed_words]
-    assert starts == sorted(starts) and streamed_words[-1]["end"] <= data["duration"]
-    assert abs(data["duration"] - len(decode_audio(str(tmp_path / "s.wav"), 24000)) / 24000) < 0.01
+
+
+def test_python_stream_speech_words_are_the_whole_texts_words(spoken, user_dir):
+    """stream_speech's chunks carry each word's place in all the pieces joined, not in the
+    sentence it was said in; on one clock they are the whole text's words."""
+    import llm_mlx_audio
+    from llm_mlx_audio.models import Audio
+
+    audio, _ = spoken
+    pieces = [TEXT[i : i + 7] for i in range(0, len(TEXT), 7)]
+    streamed = Audio.join(llm_mlx_audio.stream_speech(llm_mlx_audio.get_speech_model(), pieces))
+    assert streamed.words == audio.words
+    assert streamed.duration == audio.duration
 
 
 def test_captions_need_a_known_format(user_dir, tmp_path):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from llm_mlx_audio.text.sentences import SentenceStream, chunk_text, split_sentences
+from llm_mlx_audio.text.sentences import SentenceStream, join_piece, speech_pieces, split_sentences
 
 
 @pytest.mark.parametrize(
@@ -74,8 +74,37 @@ def test_an_abbreviation_is_not_released_as_a_sentence():
     assert stream.feed("Smith now. Ok") == ["Ask Dr. Smith now."]
 
 
-def test_chunks_group_sentences_up_to_the_limit():
-    text = " ".join(f"Sentence number {i} is here." for i in range(40))
-    chunks = chunk_text(text, max_chars=200)
-    assert all(len(c) <= 200 for c in chunks)
-    assert " ".join(chunks) == text
+def test_a_sentence_split_again_is_itself():
+    """The engine splits what it is given: a streamed sentence must come back whole."""
+    text = (
+        "Ask Dr. Smith at 3.14 p.m. today. Wait... what? A long one, with clauses; " * 6
+        + "It ends here! 「日本語です。」 Done."
+    )
+    for sentence in split_sentences(text):
+        assert split_sentences(sentence) == [sentence]
+
+
+def test_short_sentences_are_said_together_until_a_piece_holds_enough_text():
+    sentences = [
+        "Packing list.",
+        "Item, Why.",
+        "Water, Hydration.",
+        "Jacket, Cold evenings.",
+        "This sentence is long enough to be a piece of speech on its own.",
+        "End.",
+    ]
+    assert list(speech_pieces(sentences, min_chars=60)) == [sentences[:4], sentences[4:5], sentences[5:]]
+    assert list(speech_pieces(sentences, min_chars=0)) == [[s] for s in sentences]
+
+
+def test_a_piece_handed_on_is_cut_into_the_same_piece_again():
+    """A streamed piece goes to the model (or a server) as text and is cut again there."""
+    text = (
+        "# Packing list\n\nItem, Why.\nWater, Hydration.\n- Heavy books\n  - one or two at most\n\n"
+        + "Ask Dr. Smith at 3.14 p.m. today. Wait... what? A long one, with clauses; " * 6
+        + "It ends here!"
+    )
+    groups = list(speech_pieces(split_sentences(text)))
+    assert len(groups) > 3
+    for group in groups:
+        assert list(speech_pieces(split_sentences(join_piece(group)))) == [group]
