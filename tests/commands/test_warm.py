@@ -37,12 +37,17 @@ def test_speak_uses_the_running_server_and_makes_the_same_bytes(server, tmp_path
         assert warm.read_bytes() == local.read_bytes()
 
 
-def test_streamed_speech_uses_the_running_server_sentence_by_sentence(server, tmp_path):
-    text = b"# A heading\n\nThe first sentence arrives. Then *the second* one.\n\n---\n\nAnd a last.\n"
+def test_streamed_speech_uses_the_running_server_piece_by_piece(server, tmp_path):
+    text = (
+        b"# A heading\n\nThe first sentence arrives, long enough to make a piece of its own. "
+        b"Then *the second* one.\n\n---\n\nAnd a last one, which also makes a piece of speech alone.\n"
+    )
     warm, local = tmp_path / "warm.wav", tmp_path / "local.wav"
     through = llm_subprocess("speak", "--stream", "-o", str(warm), "--verbose", input=text)
     assert through.returncode == 0, through.stderr
-    assert through.stderr.count(THROUGH) == 4  # one request per sentence: the rule (---) says nothing
+    # One request per piece (sentences grouped until 60 characters): the heading with the first
+    # sentence, the second with the last; the rule (---) says nothing.
+    assert through.stderr.count(THROUGH) == 2
     assert b"loaded tiny-kitten" not in through.stderr  # nothing loaded in the command itself
     alone = llm_subprocess("speak", "--stream", "-o", str(local), "--local", "--verbose", input=text)
     assert alone.returncode == 0 and THROUGH not in alone.stderr

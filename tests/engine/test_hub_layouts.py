@@ -220,9 +220,22 @@ def test_quantized_kokoro_is_fetched_without_its_pickle_and_speaks_as_stock_mlx_
     fast, stock = outputs["1"], outputs["blas"]
     # bf16 scales: stock computes in bf16, the CPU path in fp32 from the same dequantized
     # weights, so a duration may round to the next frame (600 samples); no more.
+    # The lead-in cut before the first word follows the start token's duration, so the two
+    # may also start a frame apart, and bf16 against fp32 moves the waveform's phase: the
+    # words are compared by their loudness, 25 ms (a frame) at a time, at the best shift.
     assert abs(len(fast) - len(stock)) <= 1200
-    n = min(len(fast), len(stock))
-    assert np.corrcoef(fast[: n // 4], stock[: n // 4])[0, 1] > 0.95  # the same first word
+
+    def loudness(samples):
+        frames = samples[: len(samples) // 600 * 600].reshape(-1, 600)
+        return np.sqrt((frames**2).mean(axis=1))
+
+    a, b = loudness(fast), loudness(stock)
+    n = min(len(a), len(b)) - 2
+    best = max(
+        np.corrcoef(a[max(s, 0) : max(s, 0) + n], b[max(-s, 0) : max(-s, 0) + n])[0, 1]
+        for s in (-2, -1, 0, 1, 2)
+    )
+    assert best > 0.9  # the same words, said the same way
 
 
 def test_a_gated_repo_names_the_key_to_set_then_downloads_with_it(hub, llm_cli):
