@@ -4,8 +4,8 @@ rest is being written.
 `llm "tell a story" | llm speak --stream --play` reads the pipe as bytes come in,
 releases each sentence once it is known to be complete, and as soon as the sentences
 make a piece (one sentence, or short ones together: text/sentences.py's speech_pieces)
-synthesizes it on the MLX thread and hands its audio on at once. Text that arrives during synthesis waits in
-the pipe's buffer, so reading and speaking overlap without another thread.
+synthesizes it on the MLX thread and hands its audio on at once. Text that arrives
+during synthesis waits in the pipe's buffer, so reading and speaking overlap without another thread.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ and the words are the user's, with their place in the input (text/spans.py): "**
 said. srt and vtt cues are cut by the transcript writers' subtitle rules (audio/subtitles.py).
 
 With --stream the captions file is rewritten (whole, by rename) after every chunk of audio,
-so it grows with the speech and is never half-written. The whole text is spoken one sentence
-at a time too (engine/models.py), so the streamed captions are the whole text's, times and all.
+so it grows with the speech and is never half-written. A whole text is said in the same
+pieces as a stream (models.SpeechModel.iter_speech, text/sentences.py's speech_pieces), so the
+streamed captions are the whole text's, times and all.
 """
 
 from __future__ import annotations
